@@ -1,0 +1,1 @@
+export { runCli, type CliIo } from './cli.js';

@@ -1,0 +1,252 @@
+/**
+ * Schemas of the management API's resources, requests and responses.
+ * Request bodies are strict: an unknown field is a VALIDATION_FAILED error.
+ */
+import { z } from 'zod';
+import { flagEnvironmentConfigSchema, keySchema, segmentDefinitionSchema, variationSchema } from './flags.js';
+
+const timestamp = z.string().meta({ format: 'date-time' });
+const version = z.number().int().min(1);
+const name = z.string().min(1).max(200);
+const description = z.string().max(5000);
+
+export const ROLES = ['viewer', 'editor', 'approver', 'admin'] as const;
+export const roleSchema = z.enum(ROLES);
+export type Role = z.infer<typeof roleSchema>;
+
+/** Cursor pagination query, shared by list endpoints. */
+export const pageQuerySchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: z.string().max(200).optional(),
+});
+
+export const projectSchema = z
+  .object({ id: z.string(), key: keySchema, name, description, version, createdAt: timestamp, updatedAt: timestamp })
+  .meta({ id: 'Project' });
+export const createProjectSchema = z.strictObject({ key: keySchema, name, description: description.default('') });
+export const updateProjectSchema = z.strictObject({ version, name: name.optional(), description: description.optional() });
+
+export const environmentSchema = z
+  .object({
+    id: z.string(),
+    projectKey: keySchema,
+    key: keySchema,
+    name,
+    position: z.number().int(),
+    requiresApproval: z.boolean(),
+    snapshotVersion: z.number().int(),
+    version,
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
+  .meta({ id: 'Environment' });
+export const createEnvironmentSchema = z.strictObject({
+  key: keySchema,
+  name,
+  requiresApproval: z.boolean().default(false),
+  /** Where in the order (0 = first); default last. */
+  position: z.number().int().min(0).optional(),
+});
+export const updateEnvironmentSchema = z.strictObject({
+  version,
+  name: name.optional(),
+  requiresApproval: z.boolean().optional(),
+  position: z.number().int().min(0).optional(),
+});
+
+export const flagTypeSchema = z.enum(['boolean', 'string', 'number', 'json']);
+
+export const flagEnvironmentSchema = z
+  .object({ environmentKey: keySchema, version, config: flagEnvironmentConfigSchema, updatedAt: timestamp })
+  .meta({ id: 'FlagEnvironment' });
+
+export const flagSchema = z
+  .object({
+    id: z.string(),
+    projectKey: keySchema,
+    key: keySchema,
+    name,
+    description,
+    type: flagTypeSchema,
+    variations: z.array(variationSchema),
+    tags: z.array(z.string()),
+    archived: z.boolean(),
+    version,
+    createdAt: timestamp,
+    updatedAt: timestamp,
+    environments: z.record(z.string(), flagEnvironmentSchema),
+  })
+  .meta({ id: 'Flag' });
+export const createFlagSchema = z.strictObject({
+  key: keySchema,
+  name,
+  description: description.default(''),
+  type: flagTypeSchema.default('boolean'),
+  /** Default for boolean flags: on (true) and off (false). Required for other types. */
+  variations: z.array(variationSchema).min(1).max(100).optional(),
+  tags: z.array(z.string().min(1).max(50)).max(20).default([]),
+});
+export const updateFlagSchema = z.strictObject({
+  version,
+  name: name.optional(),
+  description: description.optional(),
+  variations: z.array(variationSchema).min(1).max(100).optional(),
+  tags: z.array(z.string().min(1).max(50)).max(20).optional(),
+});
+export const updateFlagEnvironmentSchema = z.strictObject({
+  version,
+  config: flagEnvironmentConfigSchema,
+  comment: z.string().max(2000).optional(),
+});
+
+export const segmentSchema = z
+  .object({
+    id: z.string(),
+    projectKey: keySchema,
+    key: keySchema,
+    name,
+    description,
+    definition: segmentDefinitionSchema,
+    version,
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
+  .meta({ id: 'Segment' });
+export const createSegmentSchema = z.strictObject({ key: keySchema, name, description: description.default(''), definition: segmentDefinitionSchema });
+export const updateSegmentSchema = z.strictObject({
+  version,
+  name: name.optional(),
+  description: description.optional(),
+  definition: segmentDefinitionSchema.optional(),
+});
+
+export const userSchema = z
+  .object({ id: z.string(), email: z.string(), name, role: roleSchema, disabled: z.boolean(), version, createdAt: timestamp, updatedAt: timestamp })
+  .meta({ id: 'User' });
+export const createUserSchema = z.strictObject({ email: z.email().max(320), name, role: roleSchema });
+export const updateUserSchema = z.strictObject({ version, name: name.optional(), role: roleSchema.optional(), disabled: z.boolean().optional() });
+
+export const TOKEN_KINDS = ['admin', 'server', 'browser'] as const;
+export const tokenKindSchema = z.enum(TOKEN_KINDS);
+export type TokenKind = z.infer<typeof tokenKindSchema>;
+
+export const tokenSchema = z
+  .object({
+    id: z.string(),
+    kind: tokenKindSchema,
+    name,
+    /** The first characters of the secret, to recognise it. */
+    prefix: z.string(),
+    userId: z.string().nullable(),
+    projectKey: keySchema.nullable(),
+    environmentKey: keySchema.nullable(),
+    createdAt: timestamp,
+    createdBy: z.string().nullable(),
+    lastUsedAt: timestamp.nullable(),
+    revokedAt: timestamp.nullable(),
+  })
+  .meta({ id: 'Token' });
+export const createTokenSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('admin'), name, userId: z.string().optional() }),
+  z.strictObject({ kind: z.literal('server'), name, projectKey: keySchema, environmentKey: keySchema }),
+  z.strictObject({ kind: z.literal('browser'), name, projectKey: keySchema, environmentKey: keySchema }),
+]);
+/** Returned once, at creation: the secret is never shown again. */
+export const createdTokenSchema = z.object({ token: tokenSchema, secret: z.string() }).meta({ id: 'CreatedToken' });
+
+export const actorSchema = z.object({ kind: z.enum(['user', 'token', 'system']), id: z.string(), name: z.string() });
+
+export const auditEventSchema = z
+  .object({
+    id: z.string(),
+    seq: z.number().int(),
+    at: timestamp,
+    actor: actorSchema,
+    action: z.string(),
+    resourceType: z.string(),
+    resourceId: z.string(),
+    resourceKey: z.string().nullable(),
+    projectKey: z.string().nullable(),
+    environmentKey: z.string().nullable(),
+    before: z.unknown().nullable(),
+    after: z.unknown().nullable(),
+    requestId: z.string().nullable(),
+  })
+  .meta({ id: 'AuditEvent' });
+export const auditQuerySchema = pageQuerySchema.extend({
+  projectKey: keySchema.optional(),
+  environmentKey: keySchema.optional(),
+  resourceType: z.string().max(50).optional(),
+  resourceId: z.string().max(100).optional(),
+  action: z.string().max(100).optional(),
+  actorId: z.string().max(100).optional(),
+  since: z.iso.datetime({ offset: true }).optional(),
+  until: z.iso.datetime({ offset: true }).optional(),
+});
+
+export const CHANGE_REQUEST_STATUSES = ['pending', 'applied', 'rejected', 'conflict', 'cancelled'] as const;
+export const changeRequestSchema = z
+  .object({
+    id: z.string(),
+    projectKey: keySchema,
+    environmentKey: keySchema,
+    flagKey: keySchema,
+    status: z.enum(CHANGE_REQUEST_STATUSES),
+    authorId: z.string(),
+    baseVersion: version,
+    config: flagEnvironmentConfigSchema,
+    comment: z.string(),
+    createdAt: timestamp,
+    decidedBy: z.string().nullable(),
+    decidedAt: timestamp.nullable(),
+    decisionComment: z.string().nullable(),
+    version,
+  })
+  .meta({ id: 'ChangeRequest' });
+export const decideChangeRequestSchema = z.strictObject({ version, comment: z.string().max(2000).default('') });
+
+/** A list page: items and the cursor of the next page, if any. */
+export function pageSchema<T extends z.ZodType>(item: T) {
+  return z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+}
+
+export const snapshotSchema = z
+  .object({
+    environment: z.string(),
+    version: z.number().int(),
+    flags: z.array(z.unknown()),
+    segments: z.array(z.unknown()),
+  })
+  .meta({ id: 'Snapshot' });
+
+export const frontendEvaluateRequestSchema = z.strictObject({
+  context: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(z.union([z.string(), z.number(), z.boolean()]))])),
+  /** Only these flags; default all. */
+  flags: z.array(keySchema).max(1000).optional(),
+});
+export const frontendEvaluateResponseSchema = z
+  .object({
+    version: z.number().int(),
+    flags: z.record(
+      z.string(),
+      z.object({ value: z.unknown(), variant: z.string().optional(), reason: z.string(), ruleId: z.string().optional(), errorCode: z.string().optional() }),
+    ),
+  })
+  .meta({ id: 'FrontendEvaluation' });
+
+/** Query of the flag list: a page, archived or active flags (default active), optionally one tag. */
+export const flagListQuerySchema = pageQuerySchema.extend({
+  archived: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+  tag: z.string().min(1).max(50).optional(),
+});
+/** Body of archive and unarchive: the version of the flag you read. */
+export const archiveFlagSchema = z.strictObject({ version });
+/** Query of the change-request list (newest first). */
+export const changeRequestListQuerySchema = pageQuerySchema.extend({
+  status: z.enum(CHANGE_REQUEST_STATUSES).optional(),
+  environmentKey: keySchema.optional(),
+  flagKey: keySchema.optional(),
+});

@@ -1,0 +1,60 @@
+/**
+ * @rollgate/core: the pure domain of Rollgate. No I/O, no dependencies; time
+ * and randomness are parameters.
+ */
+export type * from './types.js';
+export { evaluate, type EvaluateOptions } from './evaluate.js';
+export { compileSnapshot, isCompiledSnapshot, UNLEASH_VARIANT_SEED, type CompiledSnapshot, type CompiledFlag, type CompiledServe } from './compile.js';
+export { compileCondition, type Matcher } from './conditions.js';
+export { murmur3, murmur3CharCodes, murmur3Prefix, murmur3Continue, type HashEncoding, type HashPrefix } from './murmur3.js';
+export { bucket, unleashNormalizedHash } from './bucketing.js';
+export {
+  validateFlag,
+  validateSegment,
+  validateSnapshot,
+  validateCondition,
+  valueMatchesType,
+  findPrerequisiteProblems,
+  OPERATORS,
+  BUCKETS,
+  MAX_PREREQUISITE_DEPTH,
+  type ValidationIssue,
+} from './validate.js';
+export { checkRegexPattern } from './internal/regex-safety.js';
+export type * from './rollouts/types.js';
+export { METRIC_CATALOG, metricDefinition } from './rollouts/metrics-catalog.js';
+export { assessGate, GATE_ROLE_LABELS } from './rollouts/assess-gate.js';
+export { assessMatrix, matrixBand, severerMatrixAction } from './rollouts/assess-matrix.js';
+export { validatePlan, segmentsUsedBy, metricsReadBy, APPROVER_ROLES, type PlanValidationContext } from './rollouts/validate-plan.js';
+export {
+  PLAN_TEMPLATES,
+  SEED_000_GRADUAL_PRODUCTION_ROLLOUT,
+  SEED_001_STAGED_ROLLOUT,
+  SEED_002_PHASED_ROLLOUT,
+  SEED_003_GRADUAL_ROLLOUT,
+  SEED_004_PRE_DEPLOYMENT_CHECKLIST,
+} from './rollouts/templates.js';
+export { decide, rolloutStatus, type DecideOptions } from './rollouts/decide.js';
+export { normalCdf, normalPdf, normalQuantile, normalSurvival } from './stats/normal.js';
+export {
+  optimalMixingRatio,
+  mixingRatio,
+  effectiveSamples,
+  logMixtureLikelihoodRatio,
+  mixtureLikelihoodRatio,
+  alwaysValidPValue,
+  boundaryZSquared,
+  confidenceSequence,
+  sequentialTest,
+  proportionDifferenceTest,
+  meanDifferenceTest,
+  relativeDifferenceTest,
+  shareTest,
+  fixedHorizonZ,
+  type SequentialTestResult,
+  type SequentialTestOptions,
+  type ProportionCounts,
+  type MeanSummary,
+} from './stats/msprt.js';
+export { sequentialSrmTest, srmCheck, preferSrmHold, logGamma, type SrmResult, type SrmOptions, type SrmCheckInput, type SrmHold } from './stats/srm.js';
+export { sequentialGateAssessor, type SequentialGateAssessorOptions } from './stats/gate-assessor.js';

@@ -1,0 +1,103 @@
+/**
+ * Configuration. The only module that reads `process.env`.
+ */
+import { resolve } from 'node:path';
+
+export interface ServerConfig {
+  /** TCP port; 0 picks a free one. */
+  port: number;
+  host: string;
+  /** PGlite data directory, used when `databaseUrl` is not set. `undefined` = in memory (tests). */
+  dataDir: string | undefined;
+  /** PostgreSQL connection string; when set, PGlite is not used. */
+  databaseUrl: string | undefined;
+  /** Admin token to create for the first admin user instead of generating one. */
+  adminToken: string | undefined;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Origins allowed to call the frontend API from browsers; `*` allows any. */
+  corsOrigins: string[];
+  /** Largest accepted request body, in bytes. */
+  bodyLimit: number;
+  /** Interval between SSE heartbeats. */
+  heartbeatMs: number;
+  /** Database pool size (PostgreSQL). */
+  poolSize: number;
+  /** Interval between rollout controller ticks; 0 turns the controller off on this replica. */
+  rolloutTickMs: number;
+}
+
+/** A configuration value that cannot be used; the message says which and what to do. */
+export class ConfigError extends Error {}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name}=${raw} is not a whole number from ${min} to ${max}`);
+  return n;
+}
+
+/** The defaults, for tests and embedding: in-memory database, quiet logs, a free port. */
+export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
+  return {
+    port: 0,
+    host: '127.0.0.1',
+    dataDir: undefined,
+    databaseUrl: undefined,
+    adminToken: undefined,
+    logLevel: 'silent',
+    corsOrigins: ['*'],
+    bodyLimit: 1024 * 1024,
+    heartbeatMs: 15_000,
+    poolSize: 10,
+    rolloutTickMs: 10_000,
+    ...overrides,
+  };
+}
+
+/**
+ * Reads the configuration from environment variables (see docs/configuration.md).
+ *
+ * @example
+ * const config = loadConfig(process.env); // ROLLGATE_PORT, DATABASE_URL, ...
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<ServerConfig> = {}): ServerConfig {
+  const logLevel = (env.ROLLGATE_LOG_LEVEL || 'info') as ServerConfig['logLevel'];
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`ROLLGATE_LOG_LEVEL=${logLevel} is not one of ${LOG_LEVELS.join(', ')}`);
+  const databaseUrl = env.DATABASE_URL || undefined;
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL must be a postgres:// or postgresql:// URL (unset it to use the embedded database)');
+  }
+  const adminToken = env.ROLLGATE_ADMIN_TOKEN || undefined;
+  if (adminToken !== undefined && adminToken.length < 24) throw new ConfigError('ROLLGATE_ADMIN_TOKEN must be at least 24 characters long');
+  return {
+    port: integer(env, 'ROLLGATE_PORT', 4242, 0, 65_535),
+    host: env.ROLLGATE_HOST || '127.0.0.1',
+    dataDir: resolve(env.ROLLGATE_DATA_DIR || './.rollgate/data'),
+    databaseUrl,
+    adminToken,
+    logLevel,
+    corsOrigins: (env.ROLLGATE_CORS_ORIGINS ?? '*')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== ''),
+    bodyLimit: integer(env, 'ROLLGATE_BODY_LIMIT', 1024 * 1024, 1024, 100 * 1024 * 1024),
+    heartbeatMs: integer(env, 'ROLLGATE_HEARTBEAT_MS', 15_000, 100, 300_000),
+    poolSize: integer(env, 'ROLLGATE_DB_POOL_SIZE', 10, 1, 200),
+    rolloutTickMs: integer(env, 'ROLLGATE_ROLLOUT_TICK_MS', 10_000, 0, 3_600_000),
+    ...overrides,
+  };
+}
+
+/**
+ * `loadConfig` over the process environment with some variables replaced,
+ * e.g. by command-line options.
+ *
+ * @example
+ * loadConfigWith({ ROLLGATE_PORT: '4343' });
+ */
+export function loadConfigWith(variables: Record<string, string>): ServerConfig {
+  return loadConfig({ ...process.env, ...variables });
+}

@@ -1,0 +1,154 @@
+import type { Role } from '@rollgate/contract';
+import type { Database, Sql } from '../../db/database.js';
+import { ApiError, notFound, versionConflict } from '../../http/errors.js';
+import { recordAudit, type WriteMeta } from '../audit/audit-store.js';
+import type { EnvironmentStore } from '../environments/environment-store.js';
+import type { Project } from '../projects/project-store.js';
+import type { ChangeRequest, ChangeRequestFilter, ChangeRequestStatus, ChangeRequestStore } from './change-request-store.js';
+import { toChangeRequestView, type ChangeRequestView, type FlagService } from './flag-service.js';
+import { lockEnvironments } from '../environments/environment-store.js';
+import { type FlagStore } from './flag-store.js';
+
+/** Who decides on a change request. */
+export interface Decider {
+  userId: string;
+  role: Role;
+}
+
+export interface DecisionInput {
+  version: number;
+  comment: string;
+}
+
+type Outcome = { conflict: false; request: ChangeRequest } | { conflict: true; request: ChangeRequest; currentVersion: number };
+
+/**
+ * Change requests: configurations proposed in environments whose changes need
+ * approval. An approver (not the author) applies one; it applies only if the
+ * flag's configuration is still at the version it was made from.
+ */
+export class ChangeRequestService {
+  constructor(
+    private readonly db: Database,
+    private readonly store: ChangeRequestStore,
+    private readonly flags: FlagService,
+    private readonly flagStore: FlagStore,
+    private readonly environments: EnvironmentStore,
+  ) {}
+
+  async list(projectKey: string, filter: ChangeRequestFilter): Promise<ChangeRequestView[]> {
+    const project = await this.flags.project(this.db, projectKey);
+    return (await this.store.list(this.db, project.id, filter)).map(toChangeRequestView);
+  }
+
+  async get(projectKey: string, id: string): Promise<ChangeRequestView> {
+    const project = await this.flags.project(this.db, projectKey);
+    return toChangeRequestView(await this.request(this.db, project, id));
+  }
+
+  private async request(sql: Sql, project: Project, id: string): Promise<ChangeRequest> {
+    const request = await this.store.get(sql, project.id, id);
+    if (request === undefined) throw notFound('change request', id);
+    return request;
+  }
+
+  /** Refuses unless the request is pending and at the version the caller read. */
+  private checkPending(request: ChangeRequest, version: number): void {
+    if (request.status !== 'pending') {
+      throw new ApiError('INVALID_STATE', `Change request ${request.id} is ${request.status}: only pending requests can be decided`, { state: request.status });
+    }
+    if (request.version !== version) throw versionConflict('change request', request.version, toChangeRequestView(request));
+  }
+
+  private async decide(tx: Sql, meta: WriteMeta, decider: Decider, before: ChangeRequest, status: Exclude<ChangeRequestStatus, 'pending'>, comment: string): Promise<ChangeRequest> {
+    const after = await this.store.decide(tx, before.id, before.version, { status, decidedBy: decider.userId, decisionComment: comment });
+    if (after === undefined) {
+      const now = await this.store.get(tx, before.projectId, before.id);
+      throw versionConflict('change request', now?.version ?? before.version);
+    }
+    const action = { applied: 'approved', rejected: 'rejected', cancelled: 'cancelled', conflict: 'conflict' }[status];
+    await recordAudit(tx, meta, {
+      action: `change_request.${action}`,
+      resourceType: 'change_request',
+      resourceId: after.id,
+      resourceKey: after.flagKey,
+      projectId: after.projectId,
+      environmentId: after.environmentId,
+      before: toChangeRequestView(before),
+      after: toChangeRequestView(after),
+    });
+    return after;
+  }
+
+  /**
+   * Approves and applies, in one transaction. When the flag's configuration
+   * changed since the request was made, the request is marked `conflict`
+   * (that is committed) and the answer is VERSION_CONFLICT.
+   */
+  async approve(meta: WriteMeta, decider: Decider, projectKey: string, id: string, input: DecisionInput): Promise<ChangeRequestView> {
+    const outcome = await this.db.transaction(async (tx): Promise<Outcome> => {
+      const project = await this.flags.project(tx, projectKey);
+      const unlocked = await this.request(tx, project, id);
+      if (unlocked.authorId === decider.userId) {
+        throw new ApiError('SELF_APPROVAL', 'You made this change request: another approver or admin must approve it', { authorId: unlocked.authorId });
+      }
+      await lockEnvironments(tx, project.id, unlocked.environmentId);
+      const request = await this.request(tx, project, id);
+      this.checkPending(request, input.version);
+      const flag = await this.flagStore.getById(tx, request.flagId);
+      const env = await this.environments.getById(tx, request.environmentId);
+      if (flag === undefined || env === undefined) throw notFound('change request', id);
+      if (flag.archived) {
+        throw new ApiError('INVALID_STATE', `Flag ${flag.key} was archived since the request was made: its configuration cannot change. Unarchive it or reject the request.`, {
+          state: 'archived',
+          flagKey: flag.key,
+        });
+      }
+      const current = await this.flagStore.getEnvironment(tx, flag.id, env.id);
+      if (current === undefined) throw notFound('flag configuration', `${project.key}/${flag.key}/${env.key}`);
+      if (current.version !== request.baseVersion) {
+        // Decided before anything is written: the conflict status commits on its own.
+        const decided = await this.decide(tx, meta, decider, request, 'conflict', input.comment);
+        return { conflict: true, request: decided, currentVersion: current.version };
+      }
+      await this.flags.checkConfig(tx, project, env, flag, request.config);
+      await this.flags.applyConfig(tx, meta, flag, env, current, request.config, { changeRequestId: request.id });
+      return { conflict: false, request: await this.decide(tx, meta, decider, request, 'applied', input.comment) };
+    });
+    if (outcome.conflict) {
+      const r = outcome.request;
+      throw new ApiError(
+        'VERSION_CONFLICT',
+        `The configuration of ${r.flagKey} in ${r.environmentKey} changed since this request was made (version ${r.baseVersion}, now ${outcome.currentVersion}): the request is marked conflict. Make the change again from the current configuration.`,
+        { currentVersion: outcome.currentVersion, baseVersion: r.baseVersion, changeRequest: toChangeRequestView(r) },
+      );
+    }
+    return toChangeRequestView(outcome.request);
+  }
+
+  /** Rejects a pending request; its author cancels instead. */
+  async reject(meta: WriteMeta, decider: Decider, projectKey: string, id: string, input: DecisionInput): Promise<ChangeRequestView> {
+    return this.db.transaction(async (tx) => {
+      const project = await this.flags.project(tx, projectKey);
+      const request = await this.request(tx, project, id);
+      if (request.authorId === decider.userId) {
+        throw new ApiError('SELF_APPROVAL', 'You made this change request: you cannot decide on it; cancel it instead', { authorId: request.authorId });
+      }
+      this.checkPending(request, input.version);
+      return toChangeRequestView(await this.decide(tx, meta, decider, request, 'rejected', input.comment));
+    });
+  }
+
+  /** Withdraws a pending request: its author, or an admin. */
+  async cancel(meta: WriteMeta, decider: Decider, projectKey: string, id: string, input: DecisionInput): Promise<ChangeRequestView> {
+    return this.db.transaction(async (tx) => {
+      const project = await this.flags.project(tx, projectKey);
+      const request = await this.request(tx, project, id);
+      if (request.authorId !== decider.userId && decider.role !== 'admin') {
+        throw new ApiError('FORBIDDEN', 'Only the author of a change request, or an admin, can cancel it', { required: 'author or admin', role: decider.role });
+      }
+      this.checkPending(request, input.version);
+      return toChangeRequestView(await this.decide(tx, meta, decider, request, 'cancelled', input.comment));
+    });
+  }
+}

@@ -1,0 +1,45 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { createProjectSchema, keySchema, pageQuerySchema, pageSchema, projectSchema, updateProjectSchema } from '@rollgate/contract';
+import { defineRoute } from '../../http/routes.js';
+import type { ProjectService } from './project-service.js';
+
+export const projectParams = z.strictObject({ projectKey: keySchema });
+
+/** Pages by key: the cursor is the last key of the previous page. */
+export function keyPage<T extends { key: string }>(items: T[], limit: number): { items: T[]; nextCursor: string | null } {
+  const page = items.slice(0, limit);
+  return { items: page, nextCursor: items.length > limit ? (page[page.length - 1]?.key ?? null) : null };
+}
+
+export function registerProjectRoutes(app: FastifyInstance, projects: ProjectService): void {
+  defineRoute(
+    app,
+    { method: 'GET', url: '/api/projects', access: 'viewer', summary: 'List projects', tag: 'projects', query: pageQuerySchema, response: { status: 200, schema: pageSchema(projectSchema) } },
+    async ({ query }) => keyPage(await projects.list(query.limit + 1, query.cursor), query.limit),
+  );
+  defineRoute(
+    app,
+    { method: 'POST', url: '/api/projects', access: 'admin', summary: 'Create a project', tag: 'projects', body: createProjectSchema, response: { status: 201, schema: projectSchema } },
+    ({ body, meta }) => projects.create(meta, body),
+  );
+  defineRoute(
+    app,
+    { method: 'GET', url: '/api/projects/:projectKey', access: 'viewer', summary: 'Get a project', tag: 'projects', params: projectParams, response: { status: 200, schema: projectSchema } },
+    ({ params }) => projects.get(params.projectKey),
+  );
+  defineRoute(
+    app,
+    {
+      method: 'PATCH',
+      url: '/api/projects/:projectKey',
+      access: 'admin',
+      summary: 'Update a project (send the version you read)',
+      tag: 'projects',
+      params: projectParams,
+      body: updateProjectSchema,
+      response: { status: 200, schema: projectSchema },
+    },
+    ({ params, body, meta }) => projects.update(meta, params.projectKey, body),
+  );
+}

@@ -1,0 +1,41 @@
+import type { FastifyInstance } from 'fastify';
+import type { AppContext } from '../../app-context.js';
+import { metricsObservationSource } from '../metrics/metrics-source.js';
+import type { ObservationSource } from './observation-source.js';
+import { RolloutController } from './rollout-controller.js';
+import { registerRolloutRoutes } from './rollout-routes.js';
+import { RolloutService } from './rollout-service.js';
+
+/** What the rollouts feature exposes on an app, for tests and for the metrics feature to plug its source in. */
+export interface RolloutFeature {
+  controller: RolloutController;
+  service: RolloutService;
+  /** Replaces the observation source (default: the ingested metrics, `metricsObservationSource`). */
+  setObservationSource(source: ObservationSource): void;
+}
+
+const features = new WeakMap<FastifyInstance, RolloutFeature>();
+
+/** The rollouts feature of `app`. */
+export function rolloutFeatureOf(app: FastifyInstance): RolloutFeature {
+  const feature = features.get(app);
+  if (feature === undefined) throw new Error('the rollouts feature is not registered on this app');
+  return feature;
+}
+
+/** Staged rollouts: the API, and the controller ticking every `rolloutTickMs` (stopped when the app closes). */
+export function registerRolloutFeature(app: FastifyInstance, ctx: AppContext): void {
+  let source: ObservationSource = metricsObservationSource(ctx.db);
+  const controller = new RolloutController({ db: ctx.db, clock: ctx.clock, logger: ctx.logger, source: () => source });
+  const service = new RolloutService(ctx.db, ctx.stores.projects, ctx.clock, controller);
+  registerRolloutRoutes(app, service);
+  features.set(app, {
+    controller,
+    service,
+    setObservationSource: (next) => {
+      source = next;
+    },
+  });
+  app.addHook('onReady', async () => controller.start(ctx.config.rolloutTickMs));
+  ctx.onClose(() => controller.stop());
+}

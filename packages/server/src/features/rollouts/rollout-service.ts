@@ -1,0 +1,454 @@
+/**
+ * People's side of staged rollouts: start one, act on it (advance, hold,
+ * resume, roll back, disable, abort, restart, tick checklist items, approve,
+ * reject, go/no-go), and read it (state, status, decision log, rollback
+ * history). Every action checks the state transition, then applies it in one
+ * transaction with the decision record, audit event and outbox row (see
+ * rollout-apply.ts); actions that may let the rollout move on are followed by
+ * an immediate evaluation, as the controller's next tick would do.
+ */
+import type { z } from 'zod';
+import type { rolloutDecisionSchema, rolloutRollbackSchema, rolloutStatusSummarySchema, stagedRolloutDetailSchema, stagedRolloutSchema } from '@rollgate/contract';
+import { decide, rolloutStatus, validatePlan, type ApproverRole, type Plan, type RolloutState, type RolloutStatus } from '@rollgate/core';
+import type { Database, Sql } from '../../db/database.js';
+import type { Principal } from '../../http/auth.js';
+import { ApiError, notFound } from '../../http/errors.js';
+import { newId } from '../../internal/ids.js';
+import type { Clock } from '../../internal/time.js';
+import type { WriteMeta } from '../audit/audit-store.js';
+import { lockEnvironments, sqlEnvironmentStore } from '../environments/environment-store.js';
+import { sqlFlagStore } from '../flags/flag-store.js';
+import type { ProjectStore, Project } from '../projects/project-store.js';
+import { applyTransition, type Transition } from './rollout-apply.js';
+import { enterStage, type RolloutController } from './rollout-controller.js';
+import { loadPlanVersion, planValidationContext } from '../plans/plan-store.js';
+import { ACTIVE_STATUSES, getRollout, insertRollout, listDecisions, listRollouts, loadPlanVersions, type DecisionRecord, type RolloutRecord } from './rollout-store.js';
+
+export type RolloutView = z.infer<typeof stagedRolloutSchema>;
+export type RolloutDetailView = z.infer<typeof stagedRolloutDetailSchema>;
+export type DecisionView = z.infer<typeof rolloutDecisionSchema>;
+export type RollbackView = z.infer<typeof rolloutRollbackSchema>;
+type StatusSummaryView = z.infer<typeof rolloutStatusSummarySchema>;
+
+type User = Extract<Principal, { kind: 'user' }>;
+
+export const toRolloutView = (r: RolloutRecord): RolloutView => ({
+  id: r.id,
+  projectKey: r.projectKey,
+  flagKey: r.flagKey,
+  environmentKey: r.environmentKey,
+  planKey: r.planKey,
+  planVersion: r.planVersion,
+  variation: r.variation,
+  status: r.status,
+  stageIndex: r.state.stageIndex,
+  state: r.state as unknown as Record<string, unknown>,
+  version: r.version,
+  startedBy: r.startedBy,
+  createdAt: r.createdAt,
+  updatedAt: r.updatedAt,
+});
+
+const toDecisionView = (d: DecisionRecord): DecisionView => ({
+  id: d.id,
+  seq: d.seq,
+  at: d.at,
+  kind: d.kind,
+  actor: { kind: d.actorKind, id: d.actorId },
+  reason: d.reason,
+  fromVersion: d.fromVersion,
+  fromStage: d.fromStage,
+  toStage: d.toStage,
+  fromPercentage: d.fromPercentage,
+  toPercentage: d.toPercentage,
+  decision: d.decision,
+});
+
+interface EvidenceLike {
+  gates?: { gateId: string; metric: string; verdict: string; role: string; condition: { type: string; op: string; value: number }; treatment?: { value: number }; control?: { value: number }; summary: string }[];
+  matrices?: { matrixId: string; metric: string; action: string; treatment?: { value: number }; band?: { below?: number; label?: string }; summary: string }[];
+}
+
+/** A rollback record with the metric values and thresholds that triggered it. */
+function toRollbackView(d: DecisionRecord): RollbackView {
+  const evidence = (d.decision.evidence ?? {}) as EvidenceLike;
+  const trigger = typeof d.decision.trigger === 'string' ? d.decision.trigger : d.actorKind === 'user' ? 'manual' : d.kind;
+  const metrics: RollbackView['metrics'] = [];
+  for (const g of evidence.gates ?? []) {
+    if (g.verdict !== 'fail' || g.role === 'success') continue;
+    metrics.push({
+      source: g.gateId,
+      metric: g.metric,
+      treatment: g.treatment?.value ?? null,
+      control: g.control?.value ?? null,
+      threshold: `${g.condition.type === 'absolute' ? '' : `${g.condition.type} `}${g.condition.op} ${g.condition.value}`,
+      summary: g.summary,
+    });
+  }
+  for (const m of evidence.matrices ?? []) {
+    if (m.action !== 'rollback' && m.action !== 'disable') continue;
+    metrics.push({ source: m.matrixId, metric: m.metric, treatment: m.treatment?.value ?? null, control: null, threshold: `band ${m.band?.label ?? m.action}`, summary: m.summary });
+  }
+  return {
+    id: d.id,
+    at: d.at,
+    kind: d.kind === 'disable' ? 'disable' : 'rollback',
+    fromStage: d.fromStage,
+    toStage: d.toStage,
+    fromPercentage: d.fromPercentage,
+    toPercentage: d.toPercentage,
+    trigger,
+    reason: d.reason,
+    actor: { kind: d.actorKind, id: d.actorId },
+    metrics,
+  };
+}
+
+const list = (items: readonly string[]) => items.map((i) => JSON.stringify(i)).join(', ');
+
+/** What an action does, given the locked rollout and its plan. */
+type Action = (r: RolloutRecord, plan: Plan, now: number, tx: Sql) => Transition | Promise<Transition>;
+
+export class RolloutService {
+  constructor(
+    private readonly db: Database,
+    private readonly projects: ProjectStore,
+    private readonly clock: Clock,
+    private readonly controller: RolloutController,
+  ) {}
+
+  private async project(sql: Sql, key: string): Promise<Project> {
+    const project = await this.projects.getByKey(sql, key);
+    if (project === undefined) throw notFound('project', key);
+    return project;
+  }
+
+  private async rollout(sql: Sql, projectKey: string, id: string, forUpdate = false): Promise<RolloutRecord> {
+    const r = await getRollout(sql, id, { forUpdate });
+    if (r === undefined || r.projectKey !== projectKey) throw notFound('rollout', `${projectKey}/${id}`);
+    return r;
+  }
+
+  private async plan(sql: Sql, r: RolloutRecord): Promise<Plan> {
+    const plan = (await loadPlanVersions(sql, [{ planId: r.planId, version: r.planVersion }])).get(`${r.planId}:${r.planVersion}`);
+    if (plan === undefined) throw notFound('plan version', `${r.planKey}@${r.planVersion}`);
+    return plan;
+  }
+
+  async start(
+    meta: WriteMeta,
+    user: User,
+    projectKey: string,
+    input: { flagKey: string; environmentKey: string; planKey: string; planVersion?: number; variation?: string; preStartChecklist: string[] },
+  ): Promise<RolloutView> {
+    const now = this.clock();
+    const id = await this.db.transaction(async (tx) => {
+      const project = await this.project(tx, projectKey);
+      const environments = await sqlEnvironmentStore.list(tx, project.id);
+      const env = environments.find((e) => e.key === input.environmentKey);
+      if (env === undefined) throw notFound('environment', `${projectKey}/${input.environmentKey}`);
+      await lockEnvironments(tx, project.id);
+      const flag = await sqlFlagStore.getByKey(tx, project.id, input.flagKey);
+      if (flag === undefined) throw notFound('flag', `${projectKey}/${input.flagKey}`);
+      if (flag.archived) throw new ApiError('INVALID_STATE', `Flag ${flag.key} is archived: unarchive it before starting a rollout`, { state: 'archived' });
+      const pv = await loadPlanVersion(tx, project.id, input.planKey, input.planVersion);
+      if (pv === undefined) throw notFound('plan', `${projectKey}/${input.planKey}${input.planVersion === undefined ? '' : `@${input.planVersion}`}`);
+      if (pv.archived) throw new ApiError('INVALID_STATE', `Plan ${input.planKey} is archived: unarchive it, or pick another plan`, { state: 'archived' });
+      // Segments may have been deleted since the plan was saved: validate again.
+      const issues = validatePlan(pv.plan, await planValidationContext(tx, project.id));
+      if (issues.length > 0) {
+        throw new ApiError('INVALID_CONFIGURATION', `Plan ${input.planKey} version ${pv.version} cannot run in this project: ${issues[0]?.path}: ${issues[0]?.message}`, { issues });
+      }
+      const fe = await sqlFlagStore.getEnvironment(tx, flag.id, env.id);
+      const off = fe?.config.offVariation;
+      const variation =
+        input.variation ?? (flag.variations.find((v) => v.key === 'on' && v.key !== off) ?? flag.variations.find((v) => v.key !== off))?.key;
+      if (variation === undefined || !flag.variations.some((v) => v.key === variation)) {
+        throw new ApiError('VALIDATION_FAILED', `Invalid body: variation: flag ${flag.key} has no variation ${JSON.stringify(variation ?? '')}`, {
+          where: 'body',
+          issues: [{ path: 'variation', message: `one of ${list(flag.variations.map((v) => v.key))}` }],
+        });
+      }
+      const [active] = await tx.query<{ id: string; status: string }>(
+        `select id, status from rollouts where flag_id = $1 and environment_id = $2 and status = any($3::text[])`,
+        [flag.id, env.id, [...ACTIVE_STATUSES]],
+      );
+      if (active !== undefined) {
+        throw new ApiError('INVALID_STATE', `Flag ${flag.key} already has rollout ${active.id} (${active.status}) in ${env.key}: abort it or let it finish first`, {
+          state: active.status,
+          rolloutId: active.id,
+        });
+      }
+      const items = pv.plan.preStartChecklist ?? [];
+      const unknown = input.preStartChecklist.filter((i) => !items.some((x) => x.id === i));
+      if (unknown.length > 0) {
+        throw new ApiError('VALIDATION_FAILED', `Invalid body: preStartChecklist: plan ${input.planKey} has no pre-start item ${list(unknown)}`, {
+          where: 'body',
+          issues: [{ path: 'preStartChecklist', message: `unknown items: ${unknown.join(', ')}` }],
+        });
+      }
+      const ms = now.getTime();
+      const draft: RolloutState = {
+        status: 'draft',
+        stageIndex: 0,
+        stageStartedAt: ms,
+        startedBy: user.userId,
+        planVersion: pv.version,
+        checklist: input.preStartChecklist.map((itemId) => ({ itemId, by: user.userId, at: ms })),
+      };
+      const rolloutId = newId('rlo', ms);
+      await insertRollout(
+        tx,
+        { id: rolloutId, projectId: project.id, environmentId: env.id, flagId: flag.id, planId: pv.planId, planVersion: pv.version, variation, status: 'draft', state: draft, startedBy: user.userId },
+        now,
+      );
+      const record = (await getRollout(tx, rolloutId)) as RolloutRecord;
+      const missing = items.filter((i) => i.required !== false && !input.preStartChecklist.includes(i.id));
+      const t: Transition =
+        missing.length === 0
+          ? this.startTransition(draft, ms, `Started by ${user.name} on plan ${input.planKey} version ${pv.version}`)
+          : {
+              kind: 'create',
+              reason: `Created by ${user.name} as a draft: the pre-start checklist still needs ${list(missing.map((i) => i.text))}`,
+              status: 'draft',
+              state: draft,
+              decision: { action: 'create', missing: missing.map((i) => i.id) },
+            };
+      await applyTransition(tx, record, pv.plan, t, meta, now);
+      return rolloutId;
+    });
+    return toRolloutView(await this.rollout(this.db, projectKey, id));
+  }
+
+  private startTransition(state: RolloutState, ms: number, reason: string): Transition {
+    return {
+      kind: 'start',
+      reason,
+      status: 'running',
+      state: { ...state, status: 'running', stageIndex: 0, stageStartedAt: ms, startedAt: ms, checklist: state.checklist ?? [] },
+      flag: { mode: 'stage', stageIndex: 0, enable: true },
+      decision: { action: 'start' },
+    };
+  }
+
+  /** Runs an action: locks the rollout, checks its status, applies the transition. */
+  private async act(meta: WriteMeta, projectKey: string, id: string, allowed: readonly RolloutStatus[], what: string, action: Action): Promise<RolloutRecord> {
+    const now = this.clock();
+    await this.db.transaction(async (tx) => {
+      const r = await this.rollout(tx, projectKey, id, true);
+      if (!allowed.includes(r.status)) {
+        throw new ApiError('INVALID_STATE', `Rollout ${id} is ${r.status}: ${what} needs a rollout that is ${allowed.join(' or ')}`, { state: r.status, allowed });
+      }
+      const plan = await this.plan(tx, r);
+      const t = await action(r, plan, now.getTime(), tx);
+      if ((await applyTransition(tx, r, plan, t, meta, now)) === false) throw new ApiError('VERSION_CONFLICT', `Rollout ${id} changed meanwhile; try again`, { currentVersion: r.version });
+    });
+    return this.rollout(this.db, projectKey, id);
+  }
+
+  private async actAndEvaluate(meta: WriteMeta, projectKey: string, id: string, allowed: readonly RolloutStatus[], what: string, action: Action): Promise<RolloutView> {
+    await this.act(meta, projectKey, id, allowed, what, action);
+    await this.controller.evaluate(id);
+    return toRolloutView(await this.rollout(this.db, projectKey, id));
+  }
+
+  advance(meta: WriteMeta, user: User, projectKey: string, id: string, input: { force: boolean; comment?: string }): Promise<RolloutView> {
+    if (input.force && user.role !== 'admin') {
+      throw new ApiError('FORBIDDEN', `Forcing an advance needs the admin role; your role is ${user.role}. Without force, advance skips only the remaining wait.`, { required: 'admin', role: user.role });
+    }
+    return this.actAndEvaluate(meta, projectKey, id, ['running', 'awaiting_approval'], 'advance', (r, _plan, now) => ({
+      kind: input.force ? 'force_advance_request' : 'advance_request',
+      reason: `${user.name} asked to advance${input.force ? ' (forced: wait, criteria, checklist and approvals are overridden)' : ' (skipping the remaining wait)'}${input.comment ? `: ${input.comment}` : ''}`,
+      status: r.status,
+      state: { ...r.state, advanceRequest: { by: user.userId, role: user.role as ApproverRole, at: now, ...(input.force ? { force: true } : {}) } },
+      decision: { action: 'advance', force: input.force, comment: input.comment ?? null },
+    }));
+  }
+
+  async hold(meta: WriteMeta, user: User, projectKey: string, id: string, reason: string): Promise<RolloutView> {
+    return toRolloutView(
+      await this.act(meta, projectKey, id, ['running', 'awaiting_approval'], 'hold', (r, _plan, now) => ({
+        kind: 'hold',
+        reason: `Held by ${user.name}: ${reason}`,
+        status: 'held',
+        state: { ...r.state, status: 'held', heldBy: user.userId, heldAt: now, heldReason: reason },
+        decision: { action: 'hold', reason },
+      })),
+    );
+  }
+
+  resume(meta: WriteMeta, user: User, projectKey: string, id: string, comment?: string): Promise<RolloutView> {
+    return this.actAndEvaluate(meta, projectKey, id, ['held'], 'resume', (r, _plan, now) => {
+      const state: RolloutState = { ...r.state, status: 'running', resumedAt: now };
+      delete state.heldBy;
+      delete state.heldAt;
+      delete state.heldReason;
+      return { kind: 'resume', reason: `Resumed by ${user.name}${comment ? `: ${comment}` : ''}`, status: 'running', state, decision: { action: 'resume', comment: comment ?? null } };
+    });
+  }
+
+  async rollback(meta: WriteMeta, user: User, projectKey: string, id: string, input: { to: 'previous' | 'zero'; reason?: string }): Promise<RolloutView> {
+    return toRolloutView(
+      await this.act(meta, projectKey, id, ['running', 'held', 'awaiting_approval'], 'roll back', (r, plan, now) => {
+        const why = input.reason ? `: ${input.reason}` : '';
+        const previous = r.state.stageIndex - 1;
+        if (input.to === 'previous' && previous >= 0) {
+          return {
+            kind: 'rollback',
+            reason: `Rolled back by ${user.name} to stage ${previous + 1} (${JSON.stringify(plan.stages[previous]?.name)})${why}`,
+            status: 'running',
+            state: enterStage(r.state, 'running', previous, now),
+            flag: { mode: 'stage', stageIndex: previous, enable: false },
+            decision: { action: 'rollback', to: 'previous', toStage: previous, trigger: 'manual', reason: input.reason ?? null },
+          };
+        }
+        return {
+          kind: 'rollback',
+          reason: `Rolled back to 0% by ${user.name}${input.to === 'previous' ? ' (there is no previous stage)' : ''}${why}`,
+          status: 'rolled_back',
+          state: { ...r.state, status: 'rolled_back' },
+          flag: { mode: 'zero' },
+          decision: { action: 'rollback', to: 'zero', toStage: null, trigger: 'manual', reason: input.reason ?? null },
+        };
+      }),
+    );
+  }
+
+  async disable(meta: WriteMeta, user: User, projectKey: string, id: string, comment?: string): Promise<RolloutView> {
+    return toRolloutView(
+      await this.act(meta, projectKey, id, ['running', 'held', 'awaiting_approval'], 'disable', (r) => ({
+        kind: 'disable',
+        reason: `Flag disabled (kill switch) by ${user.name}${comment ? `: ${comment}` : ''}`,
+        status: 'rolled_back',
+        state: { ...r.state, status: 'rolled_back' },
+        flag: { mode: 'disable' },
+        decision: { action: 'disable', trigger: 'manual', comment: comment ?? null },
+      })),
+    );
+  }
+
+  async abort(meta: WriteMeta, user: User, projectKey: string, id: string, comment?: string): Promise<RolloutView> {
+    return toRolloutView(
+      await this.act(meta, projectKey, id, ACTIVE_STATUSES, 'abort', (r) => ({
+        kind: 'abort',
+        reason: `Aborted by ${user.name}; the flag keeps its current rules, which are no longer managed${comment ? `: ${comment}` : ''}`,
+        status: 'aborted',
+        state: { ...r.state, status: 'aborted' },
+        decision: { action: 'abort', comment: comment ?? null },
+      })),
+    );
+  }
+
+  async restart(meta: WriteMeta, user: User, projectKey: string, id: string, comment?: string): Promise<RolloutView> {
+    return toRolloutView(
+      await this.act(meta, projectKey, id, ['rolled_back'], 'restart', async (r, _plan, now, tx) => {
+        const [active] = await tx.query<{ id: string }>('select id from rollouts where flag_id = $1 and environment_id = $2 and id <> $3 and status = any($4::text[])', [
+          r.flagId,
+          r.environmentId,
+          r.id,
+          [...ACTIVE_STATUSES],
+        ]);
+        if (active !== undefined) throw new ApiError('INVALID_STATE', `Flag ${r.flagKey} has another active rollout, ${active.id}: it cannot be restarted meanwhile`, { state: r.status, rolloutId: active.id });
+        const state: RolloutState = { ...enterStage(r.state, 'running', 0, now), startedAt: now };
+        return { ...this.startTransition(state, now, `Restarted by ${user.name}${comment ? `: ${comment}` : ''}`), kind: 'restart', decision: { action: 'restart', comment: comment ?? null } };
+      }),
+    );
+  }
+
+  async tick(meta: WriteMeta, user: User, projectKey: string, id: string, itemId: string): Promise<RolloutView> {
+    await this.act(meta, projectKey, id, ['draft', 'running', 'held', 'awaiting_approval'], 'ticking a checklist item', (r, plan, now) => {
+      const items = r.status === 'draft' ? (plan.preStartChecklist ?? []) : (plan.stages[r.state.stageIndex]?.checklist ?? []);
+      const item = items.find((i) => i.id === itemId);
+      if (item === undefined) {
+        throw notFound(r.status === 'draft' ? 'pre-start checklist item' : `checklist item of stage ${JSON.stringify(plan.stages[r.state.stageIndex]?.name)}`, itemId);
+      }
+      const checklist = [...(r.state.checklist ?? []), { itemId, by: user.userId, at: now }];
+      const state: RolloutState = { ...r.state, checklist };
+      if (r.status === 'draft') {
+        const ticked = new Set(checklist.map((c) => c.itemId));
+        if (items.every((i) => i.required === false || ticked.has(i.id))) {
+          return this.startTransition(state, now, `Started: ${user.name} ticked the last pre-start item ${JSON.stringify(item.text)}`);
+        }
+      }
+      return { kind: 'checklist', reason: `${user.name} ticked ${JSON.stringify(item.text)}`, status: r.status, state, decision: { action: 'checklist', itemId } };
+    });
+    await this.controller.evaluate(id);
+    return toRolloutView(await this.rollout(this.db, projectKey, id));
+  }
+
+  verdict(meta: WriteMeta, user: User, projectKey: string, id: string, verdict: 'approve' | 'reject', comment: string): Promise<RolloutView> {
+    return this.actAndEvaluate(meta, projectKey, id, ['running', 'held', 'awaiting_approval'], verdict, (r, _plan, now) => {
+      if (verdict === 'approve' && r.state.startedBy === user.userId) {
+        throw new ApiError('SELF_APPROVAL', `You started rollout ${id}: another person must approve it`, { startedBy: r.state.startedBy });
+      }
+      return {
+        kind: verdict,
+        reason: `${verdict === 'approve' ? 'Approved' : 'Rejected'} by ${user.name} (${user.role})${comment ? `: ${comment}` : ''}`,
+        status: r.status,
+        state: { ...r.state, approvals: [...(r.state.approvals ?? []), { by: user.userId, role: user.role as ApproverRole, at: now, verdict, ...(comment ? { comment } : {}) }] },
+        decision: { action: verdict, comment },
+      };
+    });
+  }
+
+  goNoGo(meta: WriteMeta, user: User, projectKey: string, id: string, verdict: 'go' | 'no_go', comment: string): Promise<RolloutView> {
+    return this.actAndEvaluate(meta, projectKey, id, ['running', 'held', 'awaiting_approval'], verdict === 'go' ? 'go' : 'no-go', (r, _plan, now) => {
+      const escalations = r.state.escalations ?? [];
+      const pending = escalations.filter((e) => e.decision === undefined && e.raisedAt >= r.state.stageStartedAt);
+      if (pending.length === 0) throw new ApiError('INVALID_STATE', `Rollout ${id} has no escalation waiting for a go/no-go`, { state: r.status });
+      const decision = { verdict, by: user.userId, at: now, ...(comment ? { comment } : {}) };
+      return {
+        kind: verdict,
+        reason: `${verdict === 'go' ? 'Go' : 'No-go'} from ${user.name} on ${pending.flatMap((e) => e.gateIds).join(', ')}${comment ? `: ${comment}` : ''}`,
+        status: r.status,
+        state: { ...r.state, escalations: escalations.map((e) => (pending.includes(e) ? { ...e, decision } : e)) },
+        decision: { action: verdict, comment, gateIds: pending.flatMap((e) => e.gateIds) },
+      };
+    });
+  }
+
+  async list(projectKey: string, filter: { status?: RolloutStatus; flagKey?: string; environmentKey?: string; cursor?: string; limit: number }): Promise<{ items: RolloutView[]; nextCursor: string | null }> {
+    const project = await this.project(this.db, projectKey);
+    const rows = await listRollouts(this.db, project.id, { ...filter, beforeId: filter.cursor, limit: filter.limit + 1 });
+    const items = rows.slice(0, filter.limit).map(toRolloutView);
+    return { items, nextCursor: rows.length > filter.limit ? (items[items.length - 1]?.id ?? null) : null };
+  }
+
+  async get(projectKey: string, id: string): Promise<RolloutDetailView> {
+    const r = await this.rollout(this.db, projectKey, id);
+    const plan = await this.plan(this.db, r);
+    return { ...toRolloutView(r), plan: plan as unknown as Record<string, unknown>, statusSummary: await this.status(r, plan) };
+  }
+
+  /** The dashboard's status: what the controller would decide now, as core's rolloutStatus shows it. */
+  private async status(r: RolloutRecord, plan: Plan): Promise<StatusSummaryView> {
+    const now = this.clock().getTime();
+    const active = r.status === 'running' || r.status === 'held' || r.status === 'awaiting_approval';
+    const observations = active ? await this.controller.observe(r, plan, now) : { metrics: {} };
+    const decision = decide(plan, r.state, observations, now);
+    const summary = rolloutStatus(plan, r.state, decision, now);
+    return { ...summary, segments: [...summary.segments], waitingFor: summary.waitingFor.map((w) => ({ ...w }) as Record<string, unknown>), decision: decision.kind };
+  }
+
+  async decisions(projectKey: string, id: string, page: { cursor?: string; limit: number }): Promise<{ items: DecisionView[]; nextCursor: string | null }> {
+    await this.rollout(this.db, projectKey, id);
+    const beforeSeq = cursorSeq(page.cursor);
+    const rows = await listDecisions(this.db, id, { beforeSeq, limit: page.limit + 1 });
+    const items = rows.slice(0, page.limit).map(toDecisionView);
+    return { items, nextCursor: rows.length > page.limit ? String(items[items.length - 1]?.seq) : null };
+  }
+
+  async rollbacks(projectKey: string, id: string, page: { cursor?: string; limit: number }): Promise<{ items: RollbackView[]; nextCursor: string | null }> {
+    await this.rollout(this.db, projectKey, id);
+    const rows = await listDecisions(this.db, id, { beforeSeq: cursorSeq(page.cursor), limit: page.limit + 1, kinds: ['rollback', 'disable'] });
+    const items = rows.slice(0, page.limit);
+    return { items: items.map(toRollbackView), nextCursor: rows.length > page.limit ? String(items[items.length - 1]?.seq) : null };
+  }
+}
+
+function cursorSeq(cursor: string | undefined): number | undefined {
+  if (cursor === undefined) return undefined;
+  const n = Number(cursor);
+  if (!Number.isSafeInteger(n) || n < 1) throw new ApiError('VALIDATION_FAILED', 'cursor must be the nextCursor of a previous page', { where: 'query' });
+  return n;
+}

@@ -1,0 +1,51 @@
+import type { FastifyInstance } from 'fastify';
+import pino from 'pino';
+import { buildApp } from './app.js';
+import { bootstrap } from './bootstrap.js';
+import type { ServerConfig } from './config.js';
+import { openDatabase } from './database-factory.js';
+import type { Database } from './db/database.js';
+
+/** A running server: its URL, and how to stop it. */
+export interface RunningServer {
+  url: string;
+  app: FastifyInstance;
+  db: Database;
+  /** The generated admin token, on the first start only. */
+  adminToken: string | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the database, migrates it, bootstraps on the first start, and listens.
+ *
+ * @example
+ * const server = await startServer(loadConfig());
+ * console.log(`Rollgate on ${server.url}`);
+ */
+export async function startServer(config: ServerConfig): Promise<RunningServer> {
+  const bootLogger = pino({ level: config.logLevel, redact: ['databaseUrl', 'adminToken'] });
+  const db = await openDatabase(config, bootLogger);
+  let app: FastifyInstance | undefined;
+  try {
+    const { adminToken } = await bootstrap(db, config.adminToken);
+    app = await buildApp({ config, db });
+    await app.listen({ port: config.port, host: config.host });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : config.port;
+    const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
+    const running = app;
+    let closing: Promise<void> | undefined;
+    return {
+      url: `http://${host}:${port}`,
+      app: running,
+      db,
+      adminToken,
+      close: () => (closing ??= running.close().finally(() => db.close())),
+    };
+  } catch (error) {
+    await app?.close().catch(() => undefined);
+    await db.close().catch(() => undefined);
+    throw error;
+  }
+}
