@@ -309,11 +309,29 @@ export interface MetricObservation {
   control?: CohortAggregate;
   /** Per-interval aggregates, covering at least the longest sustained window. */
   series?: readonly SeriesInterval[];
+  /**
+   * The treatment aggregate split by the variant served (an experiment
+   * stage's groups), keyed by variant key. Absent outside experiments.
+   */
+  variants?: Readonly<Record<string, CohortAggregate>>;
+}
+
+/**
+ * Distinct contexts assigned to each cohort during the current stage (from
+ * exposures, counted once per context), the input of the sample-ratio check.
+ * `variants` splits the treatment by variant key for an experiment stage.
+ */
+export interface Assignments {
+  treatment: number;
+  control: number;
+  variants?: Readonly<Record<string, number>>;
 }
 
 /** Observations per metric key. A metric with no entry has no data. */
 export interface Observations {
   metrics: Readonly<Record<string, MetricObservation | undefined>>;
+  /** Distinct contexts per cohort in the current stage; absent when the source cannot count them. */
+  assignments?: Assignments;
 }
 
 // ---------------------------------------------------------------- gate results
