@@ -58,3 +58,4 @@ export {
 } from './stats/msprt.js';
 export { sequentialSrmTest, srmCheck, preferSrmHold, logGamma, type SrmResult, type SrmOptions, type SrmCheckInput, type SrmHold } from './stats/srm.js';
 export { sequentialGateAssessor, type SequentialGateAssessorOptions } from './stats/gate-assessor.js';
+export { guardedDecide, expectedTreatmentShare, type GuardOptions } from './stats/guard.js';

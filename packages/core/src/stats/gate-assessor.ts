@@ -49,6 +49,17 @@ export interface SequentialGateAssessorOptions {
   quantileLevel?: (gate: Gate, definition: MetricDefinition | undefined) => number | undefined;
   /** Assessor for everything not tested sequentially; default the point-estimate `assessGate`. */
   fallback?: GateAssessor;
+  /**
+   * What a comparative success criterion needs to pass:
+   * - `demonstrate` (default): the confidence sequence lies inside the criterion;
+   * - `guardrail`: the point estimate meets it and the sequential test has not
+   *   shown it broken (the confidence sequence is not wholly outside). A
+   *   criterion such as "support tickets < +10% vs control" on a rare event
+   *   would otherwise need far more samples than a stage sees to pass.
+   * Either way a criterion shown broken fails, and one whose point estimate
+   * misses it waits.
+   */
+  successCriteria?: 'demonstrate' | 'guardrail';
 }
 
 type Family = 'proportion' | 'mean' | 'quantile';
@@ -195,10 +206,17 @@ export function sequentialGateAssessor(options: SequentialGateAssessorOptions = 
     const shownUp = (cs: boolean): boolean => (tested.up ? (cs ? tested.up.lower > tested.up.nullValue : tested.up.rejects === 'above') : false);
     const shownDown = (cs: boolean): boolean => (tested.down ? (cs ? tested.down.upper < tested.down.nullValue : tested.down.rejects === 'below') : false);
     let verdict: GateResult['verdict'];
+    let byEstimate = false;
     if (gate.role === 'success') {
       const holds = above ? shownUp(true) : shownDown(true);
       const fails = above ? shownDown(true) : shownUp(true);
-      verdict = holds ? 'pass' : fails ? 'fail' : 'inconclusive';
+      if (fails) verdict = 'fail';
+      else if (holds) verdict = 'pass';
+      else if (options.successCriteria === 'guardrail' && fallback(gate, input).verdict === 'pass') {
+        verdict = 'pass';
+        byEstimate = true;
+      }
+      else verdict = 'inconclusive';
     } else {
       const breached = above ? shownUp(false) : shownDown(false);
       const clear = above ? shownDown(true) : shownUp(true);
@@ -218,7 +236,7 @@ export function sequentialGateAssessor(options: SequentialGateAssessorOptions = 
       result.interval = { lower: tested.interval.lower, upper: tested.interval.upper, level: 1 - gateAlpha };
     }
     if (tested.tested !== undefined) result.tested = tested.tested;
-    result.summary = summaryOf(gate, result, tested, t, c, definition, label, m);
+    result.summary = summaryOf(gate, result, tested, t, c, definition, label, m, byEstimate);
     return result;
   };
 }
@@ -334,6 +352,7 @@ function summaryOf(
   d: MetricDefinition | undefined,
   label: string,
   comparisons: number,
+  byEstimate: boolean,
 ): string {
   const relative = gate.condition.type === 'relative';
   const est = signedText(result.estimate ?? 0, relative, d);
@@ -348,6 +367,7 @@ function summaryOf(
   const p = (result.pValue ?? 1) < 1e-4 ? (result.pValue ?? 1).toExponential(1) : formatNumber(result.pValue ?? 1);
   const stats = `${interval}; always-valid p = ${p} at alpha ${formatNumber(result.alpha ?? 0.05)}${comparisons > 1 ? ` (0.05 split over ${comparisons} gates)` : ''}; samples: treatment ${formatNumber(t.samples)}, control ${formatNumber(c.samples)}`;
   if (gate.role === 'success') {
+    if (result.verdict === 'pass' && byEstimate) return `${observed} meets ${threshold} by its estimate, and the sequential test does not show it broken: ${stats} (${label}).`;
     if (result.verdict === 'pass') return `${observed} meets ${threshold}: ${stats} (${label}).`;
     if (result.verdict === 'fail') return `${observed} does not meet ${threshold}: ${stats} (${label}).`;
     return `${observed} is not yet shown to meet ${threshold}: ${stats} (${label}).`;

@@ -10,7 +10,7 @@
  * (a person acted, another replica applied) is dropped; one that failed
  * half-way rolled back and is made again on the next tick.
  */
-import { decide, type Decision, type Observations, type Plan, type RolloutState } from '@rollgate/core';
+import { guardedDecide, type Decision, type GuardOptions, type Observations, type Plan, type RolloutState } from '@rollgate/core';
 import type { Database } from '../../db/database.js';
 import { LOCKS } from '../../db/database.js';
 import type { Logger } from '../../internal/logger.js';
@@ -90,12 +90,22 @@ export function transitionFor(rollout: RolloutRecord, plan: Plan, decision: Deci
   }
 }
 
+/**
+ * How the controller judges gates (see docs/statistics.md): comparative gates
+ * by always-valid sequential tests, comparative success criteria as
+ * guardrails (met by the estimate and not shown broken), and the cohorts'
+ * sizes against the stage's split (an assignment problem holds the rollout).
+ */
+export const DEFAULT_GUARD: GuardOptions = Object.freeze({ sequential: { successCriteria: 'guardrail' as const } });
+
 export interface ControllerOptions {
   db: Database;
   clock: Clock;
   logger: Logger;
   source: () => ObservationSource;
   hooks?: ApplyHooks;
+  /** Default {@link DEFAULT_GUARD}. */
+  guard?: GuardOptions;
 }
 
 export class RolloutController {
@@ -121,6 +131,11 @@ export class RolloutController {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
     await this.queue.catch(() => undefined);
+  }
+
+  /** The guard's decision for one rollout. */
+  decide(plan: Plan, state: RolloutState, observations: Observations, now: number): Decision {
+    return guardedDecide(plan, state, observations, now, this.options.guard ?? DEFAULT_GUARD);
   }
 
   /** Observations of a rollout's current stage; a failing source counts as no data. */
@@ -164,7 +179,7 @@ export class RolloutController {
     for (const rollout of rollouts) {
       const plan = plans.get(`${rollout.planId}:${rollout.planVersion}`);
       if (plan === undefined) continue;
-      const decision = decide(plan, rollout.state, await this.observe(rollout, plan, ms), ms);
+      const decision = this.decide(plan, rollout.state, await this.observe(rollout, plan, ms), ms);
       const transition = transitionFor(rollout, plan, decision, ms);
       if (transition !== undefined) work.push({ rollout, plan, transition });
     }
@@ -204,7 +219,7 @@ export class RolloutController {
     const plan = plans.get(`${rollout.planId}:${rollout.planVersion}`);
     if (plan === undefined) return undefined;
     const ms = now.getTime();
-    const decision = decide(plan, rollout.state, await this.observe(rollout, plan, ms), ms);
+    const decision = this.decide(plan, rollout.state, await this.observe(rollout, plan, ms), ms);
     const transition = transitionFor(rollout, plan, decision, ms);
     if (transition !== undefined) await this.apply(rollout, plan, transition, now);
     return decision;

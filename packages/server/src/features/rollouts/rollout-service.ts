@@ -9,7 +9,7 @@
  */
 import type { z } from 'zod';
 import type { rolloutDecisionSchema, rolloutRollbackSchema, rolloutStatusSummarySchema, stagedRolloutDetailSchema, stagedRolloutSchema } from '@rollgate/contract';
-import { decide, rolloutStatus, validatePlan, type ApproverRole, type Plan, type RolloutState, type RolloutStatus } from '@rollgate/core';
+import { rolloutStatus, validatePlan, type ApproverRole, type Plan, type RolloutState, type RolloutStatus } from '@rollgate/core';
 import type { Database, Sql } from '../../db/database.js';
 import type { Principal } from '../../http/auth.js';
 import { ApiError, notFound } from '../../http/errors.js';
@@ -425,7 +425,7 @@ export class RolloutService {
     const now = this.clock().getTime();
     const active = r.status === 'running' || r.status === 'held' || r.status === 'awaiting_approval';
     const observations = active ? await this.controller.observe(r, plan, now) : { metrics: {} };
-    const decision = decide(plan, r.state, observations, now);
+    const decision = this.controller.decide(plan, r.state, observations, now);
     const summary = rolloutStatus(plan, r.state, decision, now);
     return { ...summary, segments: [...summary.segments], waitingFor: summary.waitingFor.map((w) => ({ ...w }) as Record<string, unknown>), decision: decision.kind };
   }

@@ -44,6 +44,7 @@ describe.each(testBackends())('staged rollouts (%s)', (backend) => {
   beforeEach(() => {
     fake.overrides.clear();
     fake.silent = false;
+    fake.assignments = undefined;
     feature.controller.hooks = {};
   });
 
@@ -341,6 +342,25 @@ describe.each(testBackends())('staged rollouts (%s)', (backend) => {
       for (let i = 0; i < 14; i++) await feature.controller.tick(time.advance(DAY));
       expect(await get(id)).toMatchObject({ status: 'held', stageIndex: 1 });
       expect((await decisionsOf(id))[0]).toMatchObject({ kind: 'hold', decision: { trigger: 'maxDuration' } });
+    });
+
+    it('holds for a person with "assignment problem" when the cohorts do not match the split, and a resume acknowledges it', async () => {
+      const { id } = await start(SEED_003_GRADUAL_ROLLOUT);
+      await drive(id, (r) => r.stageIndex === 1);
+      // The 10% stage: 12% of assigned contexts in treatment is far outside what a 10/90 split allows.
+      fake.assignments = { treatment: 1_200, control: 8_800 };
+      await feature.controller.tick(time.advance(HOUR));
+      const held = await get(id);
+      expect(held).toMatchObject({ status: 'held', stageIndex: 1 });
+      const [decision] = await decisionsOf(id);
+      expect(decision).toMatchObject({ kind: 'hold', decision: { trigger: 'srm', requiresPerson: true } });
+      expect(decision.reason).toMatch(/^Holding: assignment problem: the treatment cohort has 12% of 10000 assigned contexts where the split expects 10%/);
+      expect(decision.decision.srm).toMatchObject({ mismatch: true, observed: [1200, 8800] });
+      // A correct split never holds.
+      expect((await t.request('POST', `${R}/${id}/resume`, { comment: 'bot traffic filtered' }, approver.token)).status).toBe(200);
+      fake.assignments = { treatment: 1_004, control: 8_996 };
+      const after = await drive(id, (r) => r.stageIndex === 2);
+      expect(after.status).toBe('running');
     });
 
     it('waits for the approval to go to GA; the starter cannot give it', async () => {

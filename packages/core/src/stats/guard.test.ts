@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { guardedDecide, expectedTreatmentShare } from './guard.js';
+import { sequentialGateAssessor } from './gate-assessor.js';
+import { decide } from '../rollouts/decide.js';
+import { metricDefinition } from '../rollouts/metrics-catalog.js';
+import { SEED_001_STAGED_ROLLOUT as S001, SEED_003_GRADUAL_ROLLOUT as S003 } from '../rollouts/templates.js';
+import type { Gate, GateInput, Observations } from '../rollouts/types.js';
+import { DAY, T0, healthy, ready, withAggregate } from '../rollouts/rollouts.test-helpers.js';
+
+// Seed 003's 10% stage: "Support tickets <+10% increase" is a comparative success criterion.
+const STAGE = 1;
+const stage = S003.stages[STAGE]!;
+const now = T0 + 3 * DAY;
+const state = ready(S003, STAGE, T0);
+const tickets = (treatment: number, control: number, samples = 100_000): Observations => withAggregate(healthy(stage, T0, now), 'support-ticket-rate', treatment, control, samples);
+
+describe('guardedDecide', () => {
+  it('seed 003: a rare-event criterion equal in both cohorts cannot be shown inside +10% at this size, so "demonstrate" waits and "guardrail" advances', () => {
+    const obs = tickets(1, 1);
+    const demonstrate = guardedDecide(S003, state, obs, now, { sequential: { successCriteria: 'demonstrate' } });
+    expect(demonstrate.kind).toBe('none');
+    expect(demonstrate.reason).toMatch(/support-ticket-rate .* is not yet shown to meet < \+10%/);
+    const guardrail = guardedDecide(S003, state, obs, now, { sequential: { successCriteria: 'guardrail' } });
+    expect(guardrail.kind).toBe('advance');
+    const gate = guardrail.evidence.gates.find((g) => g.gateId === 'support-tickets');
+    expect(gate?.verdict).toBe('pass');
+    expect(gate?.summary).toMatch(/meets < \+10% by its estimate, and the sequential test does not show it broken/);
+  });
+
+  it('guardrail still fails a criterion the test shows broken, and waits on one whose estimate misses it', () => {
+    const broken = guardedDecide(S003, state, tickets(1.5, 1), now, { sequential: { successCriteria: 'guardrail' } });
+    expect(broken).toMatchObject({ kind: 'hold', requiresPerson: false });
+    expect(broken.reason).toMatch(/support-ticket-rate \+50% vs control .* does not meet < \+10%/);
+    const missing = guardedDecide(S003, state, tickets(1.12, 1), now, { sequential: { successCriteria: 'guardrail' } });
+    expect(missing.kind).toBe('none');
+    expect(missing.evidence.gates.find((g) => g.gateId === 'support-tickets')?.verdict).toBe('inconclusive');
+  });
+
+  it('holds for a person with "assignment problem" when the cohort sizes do not match the split', () => {
+    const obs = { ...tickets(1, 1), assignments: { treatment: 12_000, control: 88_000 } };
+    const d = guardedDecide(S003, state, obs, now, { sequential: { successCriteria: 'guardrail' } });
+    expect(d).toMatchObject({ kind: 'hold', requiresPerson: true, trigger: 'srm', health: 'yellow' });
+    expect(d.reason).toMatch(/^Holding: assignment problem: the treatment cohort has 12% of 100000 assigned contexts where the split expects 10%/);
+    // The gates' evidence is kept, so the dashboard still shows the numbers.
+    expect(d.evidence.gates.length).toBeGreaterThan(0);
+    // A correct split does not get in the way.
+    const fine = guardedDecide(S003, state, { ...tickets(1, 1), assignments: { treatment: 10_020, control: 89_980 } }, now, { sequential: { successCriteria: 'guardrail' } });
+    expect(fine.kind).toBe('advance');
+  });
+
+  it('a rollback from the gates wins over the SRM hold; a resume in the stage acknowledges the SRM; srm: false turns it off', () => {
+    const bad = { ...withAggregate(tickets(1, 1), 'error-rate', 0.7, 0.05), assignments: { treatment: 12_000, control: 88_000 } };
+    expect(guardedDecide(S003, state, bad, now).kind).toBe('rollback');
+    const mismatch = { ...tickets(1, 1), assignments: { treatment: 12_000, control: 88_000 } };
+    const resumed = { ...state, resumedAt: T0 + DAY };
+    expect(guardedDecide(S003, resumed, mismatch, now, { sequential: { successCriteria: 'guardrail' } }).kind).toBe('advance');
+    expect(guardedDecide(S003, state, mismatch, now, { srm: false, sequential: { successCriteria: 'guardrail' } }).kind).toBe('advance');
+  });
+
+  it('has no split to check on segment stages and at 100%', () => {
+    expect(expectedTreatmentShare(S001, { ...state, stageIndex: 0 })).toBeUndefined(); // internal team segment
+    expect(expectedTreatmentShare(S003, { ...state, stageIndex: 4 })).toBeUndefined(); // 100%
+    expect(expectedTreatmentShare(S003, state)).toBe(0.1);
+  });
+
+  it('decides as decide does with the sequential assessor when nothing else applies', () => {
+    const obs = tickets(1, 1);
+    const expected = decide(S003, state, obs, now, { assessGate: sequentialGateAssessor({ plan: S003 }) });
+    expect(guardedDecide(S003, state, obs, now)).toEqual(expected);
+  });
+});
+
+describe('sequentialGateAssessor: guardrail success criteria', () => {
+  const gate: Gate = { id: 'tickets', metric: 'support-ticket-rate', role: 'success', condition: { type: 'relative', op: '<', value: 10 } };
+  const input = (t: number, c: number, n: number): GateInput => ({
+    observation: { treatment: { value: t, samples: n }, control: { value: c, samples: n } },
+    minSamples: 1000,
+    stageStartedAt: T0,
+    now,
+    definition: metricDefinition('support-ticket-rate')!,
+  });
+  it('a criterion the confidence sequence shows met passes in both modes', () => {
+    for (const mode of ['demonstrate', 'guardrail'] as const) {
+      const r = sequentialGateAssessor({ successCriteria: mode })(gate, input(20, 30, 200_000));
+      expect(r.verdict).toBe('pass');
+      expect(r.summary).not.toMatch(/by its estimate/);
+    }
+  });
+});
