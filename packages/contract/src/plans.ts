@@ -60,6 +60,13 @@ export const planAudienceSchema = z.strictObject({
   percentage: z.number().optional(),
 });
 
+export const planExperimentSchema = z.strictObject({
+  groups: z.array(z.strictObject({ variation: z.string().max(200), weight: z.number(), name: z.string().max(200).optional() })).max(20),
+  control: z.string().max(200),
+  metrics: z.array(metricKey).max(50).optional(),
+  alpha: z.number().optional(),
+});
+
 export const planStageSchema = z.strictObject({
   id: localId,
   name: z.string().max(200),
@@ -73,6 +80,7 @@ export const planStageSchema = z.strictObject({
   matrices: z.array(planRollbackMatrixSchema).max(20).optional(),
   checklist: z.array(planChecklistItemSchema).max(200).optional(),
   approvals: z.strictObject({ count: z.number(), role: z.enum(['viewer', 'editor', 'approver', 'admin']) }).optional(),
+  experiment: planExperimentSchema.optional(),
   description: description.optional(),
 });
 

@@ -127,3 +127,44 @@ export const rolloutRollbackSchema = z
     ),
   })
   .meta({ id: 'RolloutRollback' });
+
+const aggregateSchema = z.object({ value: z.number(), samples: z.number(), variance: z.number().optional() });
+
+/** An experiment stage's analysis: each group against the control group per metric, and the groups' sizes against their weights. */
+export const rolloutExperimentSchema = z
+  .object({
+    rolloutId: z.string(),
+    stageIndex: z.number().int(),
+    stageId: z.string(),
+    stageName: z.string(),
+    control: z.string(),
+    groups: z.array(z.object({ variation: z.string(), name: z.string().optional(), weight: z.number(), assigned: z.number().optional() })),
+    /** Alpha of each comparison (the experiment's alpha over groups x metrics). */
+    alpha: z.number(),
+    comparisons: z.number().int(),
+    srm: z
+      .object({ mismatch: z.boolean(), pValue: z.number(), observed: z.array(z.number()), expected: z.array(z.number()), observedShares: z.array(z.number()), expectedShares: z.array(z.number()), alpha: z.number() })
+      .optional(),
+    metrics: z.array(
+      z.object({
+        metric: z.string(),
+        direction: z.enum(['lower', 'higher']).optional(),
+        control: aggregateSchema.optional(),
+        groups: z.array(
+          z.object({
+            variation: z.string(),
+            name: z.string().optional(),
+            aggregate: aggregateSchema.optional(),
+            difference: z.number().optional(),
+            interval: z.object({ lower: z.number(), upper: z.number(), level: z.number() }).optional(),
+            pValue: z.number().optional(),
+            verdict: z.enum(['better', 'worse', 'inconclusive', 'no_data']),
+            method: z.string(),
+            summary: z.string(),
+          }),
+        ),
+      }),
+    ),
+  })
+  .meta({ id: 'RolloutExperiment' });
+export type RolloutExperiment = z.infer<typeof rolloutExperimentSchema>;

@@ -25,12 +25,13 @@ export type * from './rollouts/types.js';
 export { METRIC_CATALOG, metricDefinition } from './rollouts/metrics-catalog.js';
 export { assessGate, GATE_ROLE_LABELS } from './rollouts/assess-gate.js';
 export { assessMatrix, matrixBand, severerMatrixAction } from './rollouts/assess-matrix.js';
-export { validatePlan, segmentsUsedBy, metricsReadBy, APPROVER_ROLES, type PlanValidationContext } from './rollouts/validate-plan.js';
+export { validatePlan, segmentsUsedBy, metricsReadBy, metricsObservedBy, APPROVER_ROLES, type PlanValidationContext } from './rollouts/validate-plan.js';
 export {
   PLAN_TEMPLATES,
   SEED_000_GRADUAL_PRODUCTION_ROLLOUT,
   SEED_001_STAGED_ROLLOUT,
   SEED_002_PHASED_ROLLOUT,
+  SEED_002_AB_EXPERIMENT,
   SEED_003_GRADUAL_ROLLOUT,
   SEED_004_PRE_DEPLOYMENT_CHECKLIST,
 } from './rollouts/templates.js';
@@ -58,4 +59,13 @@ export {
 } from './stats/msprt.js';
 export { sequentialSrmTest, srmCheck, preferSrmHold, logGamma, type SrmResult, type SrmOptions, type SrmCheckInput, type SrmHold } from './stats/srm.js';
 export { sequentialGateAssessor, type SequentialGateAssessorOptions } from './stats/gate-assessor.js';
-export { guardedDecide, expectedTreatmentShare, type GuardOptions } from './stats/guard.js';
+export { guardedDecide, expectedTreatmentShare, groupSrmCheck, type GuardOptions } from './stats/guard.js';
+export {
+  analyzeExperiment,
+  experimentMetrics,
+  type ExperimentVerdict,
+  type GroupComparison,
+  type ExperimentMetricResult,
+  type ExperimentResult,
+  type ExperimentOptions,
+} from './stats/experiment.js';

@@ -420,6 +420,42 @@ export const SEED_002_PHASED_ROLLOUT: Plan = deepFreeze<Plan>({
   ],
 });
 
+/**
+ * Seed 002 with its "A/B Testing Framework" run for real: the Controlled
+ * Expansion stage splits its 25% across the four test groups (flag
+ * variations `advanced`, `simplified`, `choice`, `automatic`, a quarter
+ * each) and compares the seed's test metrics with the Advanced Model group.
+ * The flag needs those four variations; Beta and GA serve the rollout's own
+ * variation.
+ *
+ * @example
+ * SEED_002_AB_EXPERIMENT.stages[1].experiment?.groups.map((g) => g.variation); // ['advanced', 'simplified', 'choice', 'automatic']
+ */
+export const SEED_002_AB_EXPERIMENT: Plan = deepFreeze<Plan>({
+  ...SEED_002_PHASED_ROLLOUT,
+  id: 'seed-002-ab-experiment',
+  name: 'Phased rollout with A/B test groups',
+  source: 'seed 002 "Phase 3: Phased Rollout Plan" and its "A/B Testing Framework" (test groups, test metrics).',
+  stages: SEED_002_PHASED_ROLLOUT.stages.map((stage) =>
+    stage.id !== 'controlled'
+      ? stage
+      : {
+          ...stage,
+          experiment: {
+            groups: [
+              { variation: 'advanced', weight: 25_000, name: 'Advanced Model Only' },
+              { variation: 'simplified', weight: 25_000, name: 'Simplified Model Only' },
+              { variation: 'choice', weight: 25_000, name: 'Choice Between Models' },
+              { variation: 'automatic', weight: 25_000, name: 'Automatic Model Selection' },
+            ],
+            control: 'advanced',
+            // "Test Metrics": calculation speed, user satisfaction, feature utilization, error rates (retention has no catalog metric).
+            metrics: ['response-time-avg', 'satisfaction-score', 'adoption', 'error-rate'],
+          },
+        },
+  ),
+});
+
 // ---------------------------------------------------------------- seed 000
 
 /** Seed 000's "System Health" targets. */
@@ -488,5 +524,6 @@ export const PLAN_TEMPLATES: readonly Plan[] = Object.freeze([
   SEED_001_STAGED_ROLLOUT,
   SEED_003_GRADUAL_ROLLOUT,
   SEED_002_PHASED_ROLLOUT,
+  SEED_002_AB_EXPERIMENT,
   SEED_000_GRADUAL_PRODUCTION_ROLLOUT,
 ]);

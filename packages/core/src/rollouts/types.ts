@@ -31,6 +31,8 @@ export interface MetricDefinition {
   kind: MetricKind;
   /** Which direction is better. */
   direction: MetricDirection;
+  /** Quantile metrics: the level read from their histograms, 0..1 (0.95 for a p95). */
+  quantile?: number;
   description?: string;
 }
 
@@ -174,7 +176,34 @@ export interface Stage {
   /** Go/no-go checklist, ticked before the stage may advance. */
   checklist?: readonly ChecklistItem[];
   approvals?: ApprovalRequirement;
+  /**
+   * Run this stage's audience as an A/B experiment: the contexts in the
+   * stage's percentage are split across the groups by weight, each group's
+   * metrics are compared with the control group's, and the group sizes are
+   * checked against the weights.
+   */
+  experiment?: Experiment;
   description?: string;
+}
+
+/** One group of an experiment: a variation of the flag and its share of the stage's audience. */
+export interface ExperimentGroup {
+  variation: string;
+  /** Thousandths of a percent of the audience (25,000 = 25%); a stage's weights sum to 100,000. */
+  weight: number;
+  /** The seed's name for the group ("Advanced model only"). */
+  name?: string;
+}
+
+/** An A/B experiment run by one stage (seed 002's test groups). */
+export interface Experiment {
+  groups: readonly ExperimentGroup[];
+  /** The variation of the group every other group is compared with. */
+  control: string;
+  /** Metrics compared per group; default the metrics the stage's gates and matrices read. */
+  metrics?: readonly string[];
+  /** Error rate of all comparisons together (Bonferroni over groups x metrics); default 0.05. */
+  alpha?: number;
 }
 
 /** A reusable, versioned rollout plan of one project. */

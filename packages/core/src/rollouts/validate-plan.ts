@@ -305,6 +305,7 @@ export function validatePlan(plan: unknown, context: PlanValidationContext = {})
       else stage.matrices.forEach((m: unknown, j: number) => checkMatrix(issues, `${p}.matrices[${j}]`, m, metrics, ids));
     }
     checkChecklist(issues, `${p}.checklist`, stage.checklist, itemIds);
+    if (stage.experiment !== undefined) checkExperiment(issues, `${p}.experiment`, stage.experiment, stage.audience, metrics);
     if (stage.approvals !== undefined) {
       const ap = stage.approvals;
       if (!isRecord(ap)) issues.add(`${p}.approvals`, 'must be {count, role}');
@@ -317,6 +318,47 @@ export function validatePlan(plan: unknown, context: PlanValidationContext = {})
     }
   });
   return issues.list;
+}
+
+/** Weights of an experiment's groups sum to this (thousandths of a percent), as weighted variants do. */
+const EXPERIMENT_WEIGHTS = 100_000;
+
+function checkExperiment(issues: Issues, p: string, e: unknown, audience: unknown, metrics: ReadonlySet<string>): void {
+  if (!isRecord(e)) {
+    issues.add(p, 'must be {groups, control, metrics?, alpha?}');
+    return;
+  }
+  const a = isRecord(audience) ? audience : {};
+  if (Array.isArray(a.segments) && a.segments.length > 0) issues.add(`${p}`, 'an experiment splits a percentage of everyone: its stage cannot have segments (chosen members are not a random sample)');
+  if (!isFiniteNumber(a.percentage) || a.percentage <= 0) issues.add(`${p}`, 'an experiment needs its stage to have a percentage above 0');
+  const variations = new Set<string>();
+  if (!Array.isArray(e.groups) || e.groups.length < 2) issues.add(`${p}.groups`, 'must list at least two groups {variation, weight}');
+  else {
+    let total = 0;
+    e.groups.forEach((g: unknown, j: number) => {
+      const q = `${p}.groups[${j}]`;
+      if (!isRecord(g)) return void issues.add(q, 'must be {variation, weight, name?}');
+      if (!isNonEmptyString(g.variation)) issues.add(`${q}.variation`, 'must be a variation key of the flag');
+      else if (variations.has(g.variation)) issues.add(`${q}.variation`, `duplicate group ${quote(g.variation)}`);
+      else variations.add(g.variation);
+      if (!Number.isInteger(g.weight) || (g.weight as number) <= 0) issues.add(`${q}.weight`, 'must be a whole number of thousandths of a percent, above 0');
+      else total += g.weight as number;
+      if (g.name !== undefined && typeof g.name !== 'string') issues.add(`${q}.name`, 'must be a string');
+    });
+    if (total !== EXPERIMENT_WEIGHTS && e.groups.every((g: unknown) => isRecord(g) && Number.isInteger(g.weight) && (g.weight as number) > 0)) {
+      issues.add(`${p}.groups`, `weights must sum to ${EXPERIMENT_WEIGHTS} (thousandths of a percent); they sum to ${total}`);
+    }
+  }
+  if (!isNonEmptyString(e.control)) issues.add(`${p}.control`, 'must be the variation of one of the groups');
+  else if (variations.size > 0 && !variations.has(e.control)) issues.add(`${p}.control`, `${quote(e.control)} is not one of the groups (${[...variations].join(', ')})`);
+  if (e.metrics !== undefined) {
+    if (!Array.isArray(e.metrics)) issues.add(`${p}.metrics`, 'must be an array of metric keys');
+    else
+      e.metrics.forEach((m: unknown, j: number) => {
+        if (!isNonEmptyString(m) || !metrics.has(m)) issues.add(`${p}.metrics[${j}]`, `unknown metric ${quote(m)}`);
+      });
+  }
+  if (e.alpha !== undefined && !(isFiniteNumber(e.alpha) && e.alpha > 0 && e.alpha < 1)) issues.add(`${p}.alpha`, 'must be a number between 0 and 1');
 }
 
 /**
@@ -348,5 +390,18 @@ export function metricsReadBy(stage: Pick<Stage, 'gates' | 'matrices'>): string[
     keys.add(m.metric);
     for (const r of m.anyOccurrence ?? []) keys.add(r.metric);
   }
+  return [...keys];
+}
+
+/**
+ * What a metrics source fetches for a stage: the metrics its gates and
+ * matrices read ({@link metricsReadBy}), then those its experiment compares.
+ *
+ * @example
+ * metricsObservedBy(SEED_002_AB_EXPERIMENT.stages[1]); // [..., 'satisfaction-score', 'adoption']
+ */
+export function metricsObservedBy(stage: Pick<Stage, 'gates' | 'matrices' | 'experiment'>): string[] {
+  const keys = new Set(metricsReadBy(stage));
+  for (const m of stage.experiment?.metrics ?? []) keys.add(m);
   return [...keys];
 }

@@ -61,17 +61,18 @@ describe.each(testBackends())('plans (%s)', (backend) => {
   });
   afterAll(() => t.close());
 
-  it('lists the four built-in templates with their seed sources, and what the project lacks for each', async () => {
+  it('lists the built-in templates with their seed sources, and what the project lacks for each', async () => {
     const res = await t.request('GET', `${P}/plan-templates`, undefined, viewer.token);
     expect(res.status).toBe(200);
-    expect(res.body.items).toHaveLength(4);
+    expect(res.body.items).toHaveLength(5);
     expect(res.body.items.map((i: { key: string }) => i.key)).toEqual([
       'seed-001-staged-rollout',
       'seed-003-gradual-rollout',
       'seed-002-phased-rollout',
+      'seed-002-ab-experiment',
       'seed-000-gradual-production-rollout',
     ]);
-    expect(res.body.items.map((i: { seed: string }) => i.seed)).toEqual(['001', '003', '002', '000']);
+    expect(res.body.items.map((i: { seed: string }) => i.seed)).toEqual(['001', '003', '002', '002', '000']);
     for (const [i, template] of PLAN_TEMPLATES.entries()) {
       const item = res.body.items[i];
       expect(item).toMatchObject({ key: template.id, name: template.name, source: template.source });

@@ -1,8 +1,10 @@
 /**
  * Where the controller gets a rollout's observations from. The production
- * default is the metrics feature's source (features/metrics/metrics-source.ts),
- * which reads what POST /api/client/metrics stored; a metric without data is
- * absent, so a gated stage holds with "no data" (never advancing on silence).
+ * default is the composite source (features/metric-definitions/composite-source.ts):
+ * each metric from the Prometheus or HTTP source its project definition
+ * names, the rest from what POST /api/client/metrics stored
+ * (features/metrics/metrics-source.ts); a metric without data is absent, so
+ * a gated stage holds with "no data" (never advancing on silence).
  */
 import type { Observations, Plan, Stage } from '@rollgate/core';
 import type { RolloutRecord } from './rollout-store.js';

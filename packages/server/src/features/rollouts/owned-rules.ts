@@ -14,7 +14,7 @@
  * flag is refused (see {@link assertOwnedRulesUnchanged}).
  */
 import type { FlagEnvironmentConfig } from '@rollgate/contract';
-import type { Audience } from '@rollgate/core';
+import type { Audience, Experiment } from '@rollgate/core';
 import type { Sql } from '../../db/database.js';
 import { ApiError } from '../../http/errors.js';
 import { activeRolloutsOfFlag } from './rollout-store.js';
@@ -39,9 +39,11 @@ export function ownedRules(config: FlagEnvironmentConfig, rolloutId: string): Ru
 
 /**
  * `config` with the rules of `rolloutId` replaced by those serving `audience`
- * (`null`: 0%, no segments), at the front of the rules.
+ * (`null`: 0%, no segments), at the front of the rules. With an `experiment`,
+ * the percentage rule splits its contexts across the experiment's groups by
+ * weight (an independent variant salt, so the split never reshuffles who is in).
  */
-export function withOwnedRules(config: FlagEnvironmentConfig, rolloutId: string, variation: string, audience: Audience | null): FlagEnvironmentConfig {
+export function withOwnedRules(config: FlagEnvironmentConfig, rolloutId: string, variation: string, audience: Audience | null, experiment?: Experiment): FlagEnvironmentConfig {
   const others = (config.rules ?? []).filter((r) => !isOwnedBy(r.id, rolloutId));
   const base = ownedRuleId(rolloutId);
   const owned: Rule[] = [];
@@ -51,7 +53,10 @@ export function withOwnedRules(config: FlagEnvironmentConfig, rolloutId: string,
   owned.push({
     id: base,
     description: `Staged rollout ${rolloutId}: managed by the rollout; act through its API`,
-    serve: { rollout: { percentage: audience?.percentage ?? 0, variation } },
+    serve:
+      experiment !== undefined && audience !== null
+        ? { rollout: { percentage: audience.percentage ?? 0, variants: experiment.groups.map((g) => ({ variation: g.variation, weight: g.weight })) } }
+        : { rollout: { percentage: audience?.percentage ?? 0, variation } },
   });
   return { ...config, rules: [...owned, ...others] };
 }

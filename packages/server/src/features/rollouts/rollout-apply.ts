@@ -155,7 +155,7 @@ async function writeFlag(tx: Sql, rollout: RolloutRecord, plan: Plan, change: Fl
       for (let i = 0; i <= change.stageIndex; i++) if (stageEnvironment(plan, rollout, i) === key) j = i;
       const stage = plan.stages[j];
       if (stage !== undefined) {
-        next = withOwnedRules(fe.config, rollout.id, rollout.variation, stage.audience);
+        next = withOwnedRules(fe.config, rollout.id, rollout.variation, stage.audience, stage.experiment);
         if (change.enable && key === currentKey) next = { ...next, enabled: true };
       } else if (has) {
         next = withOwnedRules(fe.config, rollout.id, rollout.variation, null);

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../../app-context.js';
-import { metricsObservationSource } from '../metrics/metrics-source.js';
+import { appMetricSources } from '../metric-definitions/composite-source.js';
 import type { ObservationSource } from './observation-source.js';
 import { RolloutController } from './rollout-controller.js';
 import { registerRolloutRoutes } from './rollout-routes.js';
@@ -10,7 +10,7 @@ import { RolloutService } from './rollout-service.js';
 export interface RolloutFeature {
   controller: RolloutController;
   service: RolloutService;
-  /** Replaces the observation source (default: the ingested metrics, `metricsObservationSource`). */
+  /** Replaces the observation source (default: each metric from its project source, pushed metrics otherwise: `appMetricSources`). */
   setObservationSource(source: ObservationSource): void;
 }
 
@@ -25,7 +25,7 @@ export function rolloutFeatureOf(app: FastifyInstance): RolloutFeature {
 
 /** Staged rollouts: the API, and the controller ticking every `rolloutTickMs` (stopped when the app closes). */
 export function registerRolloutFeature(app: FastifyInstance, ctx: AppContext): void {
-  let source: ObservationSource = metricsObservationSource(ctx.db);
+  let source: ObservationSource = appMetricSources(ctx).source;
   const controller = new RolloutController({ db: ctx.db, clock: ctx.clock, logger: ctx.logger, source: () => source });
   const service = new RolloutService(ctx.db, ctx.stores.projects, ctx.clock, controller);
   registerRolloutRoutes(app, service);

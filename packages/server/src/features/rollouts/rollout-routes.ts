@@ -9,6 +9,7 @@ import {
   rollbackRolloutSchema,
   rolloutCommentSchema,
   rolloutDecisionSchema,
+  rolloutExperimentSchema,
   rolloutListQuerySchema,
   rolloutRollbackSchema,
   rolloutVerdictSchema,
@@ -97,6 +98,20 @@ export function registerRolloutRoutes(app: FastifyInstance, rollouts: RolloutSer
       response: { status: 200, schema: pageSchema(rolloutRollbackSchema) },
     },
     ({ params, query }) => rollouts.rollbacks(params.projectKey, params.rolloutId, query),
+  );
+  defineRoute(
+    app,
+    {
+      method: 'GET',
+      url: `${BASE}/:rolloutId/experiment`,
+      access: 'viewer',
+      summary:
+        "The current stage's A/B experiment: each group against the control group per metric (difference, confidence sequence, always-valid p-value, verdict better / worse / inconclusive / no data) and the groups' sizes against their weights",
+      tag,
+      params: rolloutParams,
+      response: { status: 200, schema: rolloutExperimentSchema },
+    },
+    ({ params }) => rollouts.experiment(params.projectKey, params.rolloutId),
   );
 
   const action = <B extends z.ZodType>(

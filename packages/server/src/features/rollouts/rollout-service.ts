@@ -8,8 +8,8 @@
  * an immediate evaluation, as the controller's next tick would do.
  */
 import type { z } from 'zod';
-import type { rolloutDecisionSchema, rolloutRollbackSchema, rolloutStatusSummarySchema, stagedRolloutDetailSchema, stagedRolloutSchema } from '@rollgate/contract';
-import { rolloutStatus, validatePlan, type ApproverRole, type Plan, type RolloutState, type RolloutStatus } from '@rollgate/core';
+import type { RolloutExperiment, rolloutDecisionSchema, rolloutRollbackSchema, rolloutStatusSummarySchema, stagedRolloutDetailSchema, stagedRolloutSchema } from '@rollgate/contract';
+import { analyzeExperiment, metricsReadBy, rolloutStatus, validatePlan, type ApproverRole, type Plan, type RolloutState, type RolloutStatus } from '@rollgate/core';
 import type { Database, Sql } from '../../db/database.js';
 import type { Principal } from '../../http/auth.js';
 import { ApiError, notFound } from '../../http/errors.js';
@@ -168,6 +168,21 @@ export class RolloutService {
           where: 'body',
           issues: [{ path: 'variation', message: `one of ${list(flag.variations.map((v) => v.key))}` }],
         });
+      }
+      // An experiment's groups are variations of the flag; none may be its off variation, which the unexposed get.
+      for (const [i, stage] of pv.plan.stages.entries()) {
+        for (const [j, group] of (stage.experiment?.groups ?? []).entries()) {
+          const problem = !flag.variations.some((v) => v.key === group.variation)
+            ? `flag ${flag.key} has no variation ${JSON.stringify(group.variation)} (it has ${list(flag.variations.map((v) => v.key))})`
+            : group.variation === off
+              ? `${JSON.stringify(group.variation)} is the flag's off variation, which contexts outside the experiment get; give the group its own variation`
+              : undefined;
+          if (problem !== undefined) {
+            throw new ApiError('INVALID_CONFIGURATION', `Plan ${input.planKey} version ${pv.version} cannot run on flag ${flag.key}: stages[${i}].experiment.groups[${j}]: ${problem}`, {
+              issues: [{ path: `stages[${i}].experiment.groups[${j}].variation`, message: problem }],
+            });
+          }
+        }
       }
       const [active] = await tx.query<{ id: string; status: string }>(
         `select id, status from rollouts where flag_id = $1 and environment_id = $2 and status = any($3::text[])`,
@@ -436,6 +451,26 @@ export class RolloutService {
     const rows = await listDecisions(this.db, id, { beforeSeq, limit: page.limit + 1 });
     const items = rows.slice(0, page.limit).map(toDecisionView);
     return { items, nextCursor: rows.length > page.limit ? String(items[items.length - 1]?.seq) : null };
+  }
+
+  /** The current stage's experiment, analysed on the observations the controller reads. */
+  async experiment(projectKey: string, id: string): Promise<RolloutExperiment> {
+    const r = await this.rollout(this.db, projectKey, id);
+    const plan = await this.plan(this.db, r);
+    const index = r.state.stageIndex;
+    const stage = plan.stages[index];
+    const experiment = stage?.experiment;
+    if (stage === undefined || experiment === undefined) {
+      const withOne = plan.stages.findIndex((s) => s.experiment !== undefined);
+      throw new ApiError(
+        'INVALID_STATE',
+        `Rollout ${id} is at stage ${index + 1} (${JSON.stringify(stage?.name ?? '')}), which runs no experiment${withOne >= 0 ? `; its plan runs one at stage ${withOne + 1} (${JSON.stringify(plan.stages[withOne]?.name)})` : ''}`,
+        { state: r.status, stageIndex: index },
+      );
+    }
+    const observations = await this.controller.observe(r, plan, this.clock().getTime());
+    const result = analyzeExperiment(experiment, metricsReadBy(stage), observations);
+    return { rolloutId: r.id, stageIndex: index, stageId: stage.id, stageName: stage.name, ...result, ...(result.srm ? { srm: { ...result.srm, observed: [...result.srm.observed], expected: [...result.srm.expected], observedShares: [...result.srm.observedShares], expectedShares: [...result.srm.expectedShares] } } : {}) };
   }
 
   async rollbacks(projectKey: string, id: string, page: { cursor?: string; limit: number }): Promise<{ items: RollbackView[]; nextCursor: string | null }> {

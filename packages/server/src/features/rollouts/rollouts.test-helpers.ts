@@ -47,6 +47,8 @@ export class FakeSource {
   silent = false;
   step = HOUR;
   calls = 0;
+  /** Per-variant treatment aggregates per metric (an experiment stage's groups). */
+  variants = new Map<string, Record<string, CohortAggregate>>();
   /** Distinct contexts per cohort the source reports (the SRM check's input); none when undefined. */
   assignments: Observations['assignments'] = undefined;
   readonly source: ObservationSource = async (rollout, _plan: Plan, stage, now) => {
@@ -66,6 +68,7 @@ export class FakeSource {
       const mean = series.length === 0 ? healthy : series.reduce((sum, i) => sum + (i.treatment?.value ?? 0), 0) / series.length;
       metrics[key] = { treatment: agg(o?.aggregate ?? (o === undefined ? healthy : mean)), control: agg(healthy), series };
     }
+    for (const [key, byVariant] of this.variants) metrics[key] = { ...(metrics[key] ?? {}), variants: byVariant };
     return (this.assignments === undefined ? { metrics } : { metrics, assignments: this.assignments }) satisfies Observations;
   };
 }

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { PLAN_TEMPLATES, SEED_000_GRADUAL_PRODUCTION_ROLLOUT, SEED_001_STAGED_ROLLOUT, SEED_003_GRADUAL_ROLLOUT, decide, type Plan } from '@rollgate/core';
+import { PLAN_TEMPLATES, SEED_000_GRADUAL_PRODUCTION_ROLLOUT, SEED_001_STAGED_ROLLOUT, SEED_002_AB_EXPERIMENT, SEED_003_GRADUAL_ROLLOUT, decide, type Plan } from '@rollgate/core';
 import { createTestApp, testBackends, type TestApp } from '../../testing.test-helpers.js';
 import { addUser, type TestUser } from '../flags/flag-testing.test-helpers.js';
 import { transitionFor } from './rollout-controller.js';
@@ -45,22 +45,29 @@ describe.each(testBackends())('staged rollouts (%s)', (backend) => {
     fake.overrides.clear();
     fake.silent = false;
     fake.assignments = undefined;
+    fake.variants.clear();
     feature.controller.hooks = {};
   });
 
-  async function newFlag(): Promise<string> {
+  /** Seed 002's calculator: the current one (off) and the four models of its A/B test groups. */
+  const MODELS = ['advanced', 'simplified', 'choice', 'automatic', 'off'];
+
+  async function newFlag(variations?: readonly string[]): Promise<string> {
     const key = `flag-${++flagCounter}`;
-    expect((await t.request('POST', `${P}/flags`, { key, name: key })).status).toBe(201);
+    const body = variations === undefined ? { key, name: key } : { key, name: key, type: 'string', variations: variations.map((v) => ({ key: v, value: v })) };
+    expect((await t.request('POST', `${P}/flags`, body)).status).toBe(201);
     return key;
   }
 
   async function start(plan: Plan, extra: Record<string, unknown> = {}): Promise<{ id: string; flagKey: string; body: any }> {
-    const flagKey = await newFlag();
+    const experiment = plan.stages.some((s) => s.experiment !== undefined);
+    const flagKey = await newFlag(experiment ? MODELS : undefined);
     const res = await t.request('POST', R, {
       flagKey,
       environmentKey: 'production',
       planKey: KEYS.get(plan),
       preStartChecklist: (plan.preStartChecklist ?? []).map((i) => i.id),
+      ...(experiment ? { variation: 'automatic' } : {}),
       ...extra,
     });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
@@ -260,7 +267,8 @@ describe.each(testBackends())('staged rollouts (%s)', (backend) => {
         const { id, flagKey } = await start(plan);
         const done = await drive(id, (r) => r.status === 'completed');
         expect(done.statusSummary).toMatchObject({ status: 'completed', percentage: 100, phase: plan.stages.length });
-        expect((await configOf(flagKey)).config.rules[0].serve).toEqual({ rollout: { percentage: 100, variation: 'on' } });
+        const served = plan.stages.some((s) => s.experiment !== undefined) ? 'automatic' : 'on';
+        expect((await configOf(flagKey)).config.rules[0].serve).toEqual({ rollout: { percentage: 100, variation: served } });
         const kinds = (await decisionsOf(id)).map((d) => d.kind).reverse();
         expect(kinds.filter((k) => k === 'advance')).toHaveLength(plan.stages.length - 1);
         expect(kinds.filter((k) => k === 'complete')).toHaveLength(1);
@@ -361,6 +369,69 @@ describe.each(testBackends())('staged rollouts (%s)', (backend) => {
       fake.assignments = { treatment: 1_004, control: 8_996 };
       const after = await drive(id, (r) => r.stageIndex === 2);
       expect(after.status).toBe('running');
+    });
+
+    it('runs seed 002\'s A/B test groups as the Controlled Expansion stage: a weighted split, per-group verdicts, and an SRM hold between groups', async () => {
+      const { id, flagKey } = await start(SEED_002_AB_EXPERIMENT);
+      // Beta serves the rollout's own variation; there is no experiment to read yet.
+      expect((await configOf(flagKey)).config.rules[0].serve).toEqual({ rollout: { percentage: 5, variation: 'automatic' } });
+      const early = await t.request('GET', `${R}/${id}/experiment`);
+      expect(early.status).toBe(409);
+      expect(early.body).toMatchObject({ code: 'INVALID_STATE' });
+      expect(early.body.message).toMatch(/runs no experiment; its plan runs one at stage 2 \("Controlled Expansion"\)/);
+
+      await drive(id, (r) => r.stageIndex === 1);
+      expect((await configOf(flagKey)).config.rules[0].serve).toEqual({
+        rollout: {
+          percentage: 25,
+          variants: [
+            { variation: 'advanced', weight: 25_000 },
+            { variation: 'simplified', weight: 25_000 },
+            { variation: 'choice', weight: 25_000 },
+            { variation: 'automatic', weight: 25_000 },
+          ],
+        },
+      });
+      const rate = (value: number) => ({ value, samples: 20_000 });
+      fake.variants.set('error-rate', { advanced: rate(0.05), simplified: rate(0.5), choice: rate(0.05), automatic: rate(0.05) });
+      fake.variants.set('satisfaction-score', {
+        advanced: { value: 4.0, samples: 5_000, variance: 1 },
+        simplified: { value: 4.0, samples: 5_000, variance: 1 },
+        choice: { value: 4.3, samples: 5_000, variance: 1 },
+        automatic: { value: 4.02, samples: 5_000, variance: 1 },
+      });
+      fake.assignments = { treatment: 10_000, control: 30_000, variants: { advanced: 2_500, simplified: 2_480, choice: 2_520, automatic: 2_500 } };
+      const res = await t.request('GET', `${R}/${id}/experiment`);
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ rolloutId: id, stageIndex: 1, stageId: 'controlled', stageName: 'Controlled Expansion', control: 'advanced', comparisons: 12, srm: { mismatch: false } });
+      expect(res.body.groups.map((g: any) => [g.variation, g.name, g.assigned])).toEqual([
+        ['advanced', 'Advanced Model Only', 2500],
+        ['simplified', 'Simplified Model Only', 2480],
+        ['choice', 'Choice Between Models', 2520],
+        ['automatic', 'Automatic Model Selection', 2500],
+      ]);
+      const verdicts = Object.fromEntries(res.body.metrics.map((m: any) => [m.metric, m.groups.map((g: any) => g.verdict)]));
+      expect(verdicts['error-rate']).toEqual(['worse', 'inconclusive', 'inconclusive']);
+      expect(verdicts['satisfaction-score']).toEqual(['inconclusive', 'better', 'inconclusive']);
+      expect(verdicts.adoption).toEqual(['no_data', 'no_data', 'no_data']);
+
+      // One group far above its weight: the rollout holds for a person.
+      fake.assignments = { treatment: 10_000, control: 30_000, variants: { advanced: 3_100, simplified: 2_300, choice: 2_300, automatic: 2_300 } };
+      await feature.controller.tick(time.advance(HOUR));
+      expect(await get(id)).toMatchObject({ status: 'held', stageIndex: 1 });
+      const [decision] = await decisionsOf(id);
+      expect(decision).toMatchObject({ kind: 'hold', decision: { trigger: 'srm' } });
+      expect(decision.reason).toMatch(/experiment's groups do not match their weights: advanced 31% \(expected 25%\)/);
+      expect((await t.request('GET', `${R}/${id}/experiment`)).body.srm.mismatch).toBe(true);
+    });
+
+    it('refuses to start an experiment on a flag without the groups\' variations', async () => {
+      const flagKey = await newFlag();
+      const res = await t.request('POST', R, { flagKey, environmentKey: 'production', planKey: KEYS.get(SEED_002_AB_EXPERIMENT) });
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe('INVALID_CONFIGURATION');
+      expect(res.body.message).toMatch(/stages\[1\]\.experiment\.groups\[0\]: flag flag-\d+ has no variation "advanced" \(it has "on", "off"\)/);
+      expect((await t.request('GET', `${R}?flagKey=${flagKey}`)).body.items).toEqual([]);
     });
 
     it('waits for the approval to go to GA; the starter cannot give it', async () => {
