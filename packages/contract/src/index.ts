@@ -8,3 +8,4 @@ export * from './resources.js';
 export * from './plans.js';
 export * from './rollouts.js';
 export * from './metrics.js';
+export * from './metric-definitions.js';

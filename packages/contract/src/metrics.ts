@@ -18,30 +18,65 @@ export const cohortSchema = z.enum(['treatment', 'control']);
 /** An ISO 8601 timestamp with a zone (`Z` or an offset). */
 const instant = z.iso.datetime({ offset: true });
 
-/** One evaluation served to a context: counted per cohort and minute. */
+/** Most exposures one exposure item may stand for. */
+export const MAX_EXPOSURE_COUNT = 1_000_000;
+/** Most labels on one metric item. */
+export const MAX_METRIC_LABELS = 10;
+
+/** A context key, hashed by the SDK (Rollgate never sees raw keys). */
+const contextKeySchema = z.string().min(1).max(200);
+/** A variant (variation) key of a flag. */
+const variantSchema = z.string().min(1).max(100);
+
+/**
+ * Evaluations served to a context: counted per cohort and minute, and the
+ * context's cohort and variant are remembered for attribution and for the
+ * sample-ratio check. `count` (default 1) lets an SDK send the exposures of
+ * one flag, variant, cohort and context within a minute as one item.
+ */
 export const exposureItemSchema = z.strictObject({
   kind: z.literal('exposure'),
   flag: keySchema,
-  variant: z.string().min(1).max(100),
+  variant: variantSchema,
   cohort: cohortSchema,
-  /** The context key, hashed by the SDK (Rollgate never sees raw keys). */
-  contextKey: z.string().min(1).max(200),
+  contextKey: contextKeySchema,
+  count: z.number().int().min(1).max(MAX_EXPOSURE_COUNT).optional(),
   at: instant,
 });
 
 /**
- * One observation of a metric in a cohort. Ratio metrics (e.g. `error-rate`)
- * take 1 or 0 per request (a fraction 0..1 is accepted as a weight); mean and
- * gauge metrics the value itself; count metrics the number of occurrences.
+ * Free-form labels of a metric item (e.g. `{ "route": "/checkout" }`): at
+ * most 10, keys of at most 50 characters, values of at most 200. Accepted and
+ * validated, but not stored: aggregates are never split by label.
  */
-export const metricItemSchema = z.strictObject({
-  kind: z.literal('metric'),
-  metric: metricKeySchema,
-  flag: keySchema,
-  cohort: cohortSchema,
-  value: z.number().finite(),
-  at: instant,
-});
+export const metricLabelsSchema = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,49}$/, 'label names are letters, digits, "_", "." and "-" (at most 50)'), z.string().max(200)).refine((labels) => Object.keys(labels).length <= MAX_METRIC_LABELS, { message: `at most ${MAX_METRIC_LABELS} labels` });
+
+/**
+ * One observation of a metric. Ratio metrics (e.g. `error-rate`) take 1 or 0
+ * per request (a fraction 0..1 is accepted as a weight); mean, gauge and
+ * quantile metrics the value itself; count metrics the number of
+ * occurrences; unique metrics (e.g. `adoption`) a non-zero value when the
+ * context did the thing counted, with its `contextKey`.
+ *
+ * Cohort: `cohort` as sent; without it, `contextKey` is required and the
+ * server attributes the item to the cohort and variant of that context's
+ * latest exposure to the flag (an item whose context it has seen no exposure
+ * of is rejected). `variant`: the variant the context was served (experiment
+ * groups split the treatment by it).
+ */
+export const metricItemSchema = z
+  .strictObject({
+    kind: z.literal('metric'),
+    metric: metricKeySchema,
+    flag: keySchema,
+    cohort: cohortSchema.optional(),
+    variant: variantSchema.optional(),
+    contextKey: contextKeySchema.optional(),
+    value: z.number().finite(),
+    at: instant,
+    labels: metricLabelsSchema.optional(),
+  })
+  .refine((item) => item.cohort !== undefined || item.contextKey !== undefined, { message: 'give the cohort, or the contextKey to attribute the item by the context\'s exposure', path: ['cohort'] });
 
 export const metricsItemSchema = z.discriminatedUnion('kind', [exposureItemSchema, metricItemSchema]);
 export type MetricsItem = z.infer<typeof metricsItemSchema>;

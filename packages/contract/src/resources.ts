@@ -229,10 +229,24 @@ export const frontendEvaluateResponseSchema = z
     version: z.number().int(),
     flags: z.record(
       z.string(),
-      z.object({ value: z.unknown(), variant: z.string().optional(), reason: z.string(), ruleId: z.string().optional(), errorCode: z.string().optional() }),
+      z.object({
+        value: z.unknown(),
+        variant: z.string().optional(),
+        reason: z.string(),
+        ruleId: z.string().optional(),
+        errorCode: z.string().optional(),
+        /** The flag's type, for flags the snapshot has: browser SDKs check the caller's default against it, as the core does. */
+        type: flagTypeSchema.optional(),
+      }),
     ),
   })
   .meta({ id: 'FrontendEvaluation' });
+/**
+ * The data of the frontend stream's `version` event (GET /api/frontend/stream):
+ * the environment's snapshot version, sent on connect and after each change.
+ * It carries no configuration: a browser that holds an older version evaluates again.
+ */
+export const frontendVersionEventSchema = z.object({ version: z.number().int() }).meta({ id: 'FrontendVersionEvent' });
 
 /** Query of the flag list: a page, archived or active flags (default active), optionally one tag. */
 export const flagListQuerySchema = pageQuerySchema.extend({

@@ -22,7 +22,7 @@ export {
 } from './validate.js';
 export { checkRegexPattern } from './internal/regex-safety.js';
 export type * from './rollouts/types.js';
-export { METRIC_CATALOG, metricDefinition } from './rollouts/metrics-catalog.js';
+export { METRIC_CATALOG, metricDefinition, quantileLevelOf } from './rollouts/metrics-catalog.js';
 export { assessGate, GATE_ROLE_LABELS } from './rollouts/assess-gate.js';
 export { assessMatrix, matrixBand, severerMatrixAction } from './rollouts/assess-matrix.js';
 export { validatePlan, segmentsUsedBy, metricsReadBy, metricsObservedBy, APPROVER_ROLES, type PlanValidationContext } from './rollouts/validate-plan.js';
@@ -69,3 +69,12 @@ export {
   type ExperimentResult,
   type ExperimentOptions,
 } from './stats/experiment.js';
+export {
+  LogHistogram,
+  LOG_HISTOGRAM_MIN_VALUE,
+  DEFAULT_RELATIVE_ACCURACY,
+  DEFAULT_MAX_BINS,
+  type LogHistogramOptions,
+  type Exceedance,
+} from './metrics/log-histogram.js';
+export { HyperLogLog, HLL_PRECISION, HLL_SPARSE_PRECISION, HLL_SPARSE_LIMIT } from './metrics/hyper-log-log.js';

@@ -21,7 +21,7 @@ import {
   type Snapshot,
 } from '@rollgate/core';
 import { backoffDelay, createAgents, get, postJson, startGet, type Agents } from './http.js';
-import { cohortOf, hashedContextKey, MAX_BATCH_ITEMS, MetricsQueue, ownedRulesOf, type Batch, type FlushResult, type MetricsOptions, type OwnedRules } from './metrics.js';
+import { ANONYMOUS, cohortOf, hashedContextKey, MAX_BATCH_ITEMS, MetricsQueue, ownedRulesOf, type Batch, type FlushResult, type MetricItem, type MetricsOptions, type OwnedRules, type OwnedServe } from './metrics.js';
 import { Overrides, type OverrideOptions } from './overrides.js';
 import { SseParser, type SseEvent } from './sse-parser.js';
 
@@ -309,7 +309,7 @@ export class RollgateClient extends EventEmitter<ClientEvents> {
   }
 
   /** Counts an exposure of a flag that has rollout-owned rules. */
-  private expose(flagKey: string, owned: ReadonlyMap<string, string | undefined>, r: EvaluationResult<unknown>, context: EvaluationContext | null | undefined): void {
+  private expose(flagKey: string, owned: ReadonlyMap<string, OwnedServe>, r: EvaluationResult<unknown>, context: EvaluationContext | null | undefined): void {
     const queue = this.metricsQueue;
     if (queue === undefined || r.variant === undefined || r.errorCode !== undefined || this.closed) return;
     queue.exposure(flagKey, r.variant, cohortOf(owned, r.ruleId, r.variant), hashedContextKey(context), Date.now());
@@ -334,6 +334,7 @@ export class RollgateClient extends EventEmitter<ClientEvents> {
       return;
     }
     const at = new Date().toISOString();
+    const contextKey = hashedContextKey(context);
     for (const [flag, owned] of this.owned) {
       let r: EvaluationResult<JsonValue | undefined>;
       try {
@@ -342,7 +343,11 @@ export class RollgateClient extends EventEmitter<ClientEvents> {
         continue;
       }
       if (r.errorCode !== undefined) continue;
-      queue.metric({ kind: 'metric', metric, flag, cohort: cohortOf(owned, r.ruleId, r.variant), value, at });
+      const cohort = cohortOf(owned, r.ruleId, r.variant);
+      const item: MetricItem = { kind: 'metric', metric, flag, cohort, value, at };
+      if (cohort === 'treatment' && r.variant !== undefined) item.variant = r.variant;
+      if (contextKey !== ANONYMOUS) item.contextKey = contextKey;
+      queue.metric(item);
     }
     this.checkQueue(queue);
   }

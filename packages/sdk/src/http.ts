@@ -59,11 +59,7 @@ export function get(url: URL, headers: OutgoingHttpHeaders, agents: Agents, time
   });
 }
 
-/** Full jitter: a random delay in [0, min(max, base * 2^attempt)). */
-export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
-  return Math.floor(random() * ceiling);
-}
+export { backoffDelay } from './internal/backoff.js';
 
 /** A POST of a JSON body whose whole answer is read; rejects on a network error or after `timeoutMs` without an answer. */
 export function postJson(url: URL, headers: OutgoingHttpHeaders, body: string, agents: Agents, timeoutMs: number): Promise<GetResult> {

@@ -93,6 +93,23 @@ describe('cohort attribution', () => {
     expect(cohortOf(owned, 'rollout:r1:segment:beta', 'on')).toBe('treatment');
     expect(cohortOf(owned, undefined, 'on')).toBe('control');
   });
+
+  it('treats the variations of an owned weighted split (an experiment stage) as the treatment', () => {
+    const snapshot = {
+      flags: [
+        {
+          key: 'ab',
+          offVariation: 'off',
+          rules: [{ id: 'rollout:r2', serve: { rollout: { percentage: 30, variants: [{ variation: 'a', weight: 50_000 }, { variation: 'b', weight: 50_000 }] } } }],
+        },
+      ],
+    };
+    const owned = ownedRulesOf(snapshot).get('ab') as Map<string, unknown>;
+    expect(owned.get('rollout:r2')).toEqual(['a', 'b']);
+    expect(cohortOf(owned as never, 'rollout:r2', 'a')).toBe('treatment');
+    expect(cohortOf(owned as never, 'rollout:r2', 'b')).toBe('treatment');
+    expect(cohortOf(owned as never, 'rollout:r2', 'off')).toBe('control');
+  });
 });
 
 describe('exposures and track', () => {
@@ -126,19 +143,33 @@ describe('exposures and track', () => {
     expect(JSON.stringify(items)).not.toContain('user-');
     expect(exposures.filter((e) => e.variant === 'off').every((e) => e.cohort === 'control')).toBe(true);
     expect(metrics[0]).toMatchObject({ metric: 'error-rate', value: 1 });
+    // track() items carry the hashed context key, and the variant in the treatment.
+    expect(metrics.every((m) => typeof m.contextKey === 'string' && /^[0-9a-f]{8}$/.test(m.contextKey))).toBe(true);
+    expect(metrics.filter((m) => m.cohort === 'treatment').every((m) => m.variant === 'on')).toBe(true);
+    expect(metrics.filter((m) => m.cohort === 'control').every((m) => m.variant === undefined)).toBe(true);
     // Nothing left.
     expect(await c.flush()).toEqual([]);
   });
 
-  it('aggregates repeated exposures of one context, sends 1,000 items at most per batch, and flushes by itself at 1,000', async () => {
+  it('aggregates repeated exposures of one context into one item with a count, sends 1,000 items at most per batch, and flushes by itself at 1,000 items', async () => {
     const { fake: f, client: c } = await setup();
     const flushed = new Promise((r) => c.once('flush', r));
+    // One context 1,500 times: one item, nothing to flush yet.
     for (let i = 0; i < 1_500; i++) c.isEnabled('exp', { userId: 'same', plan: 'beta' });
+    await new Promise((r) => setImmediate(r));
+    expect(f.posts).toHaveLength(0);
+    // 1,500 contexts once each: the 1,000th item flushes.
+    for (let i = 0; i < 1_500; i++) c.isEnabled('exp', { userId: `u${i}`, plan: 'beta' });
     await flushed;
     expect(f.posts[0]?.items).toHaveLength(1_000);
     await c.close();
-    const total = f.posts.reduce((n, p) => n + p.items.length, 0);
-    expect(total).toBe(1_500);
+    const items = f.posts.flatMap((p) => p.items);
+    expect(items).toHaveLength(1_501);
+    expect(items.reduce((n, it) => n + ((it.count as number | undefined) ?? 1), 0)).toBe(3_000);
+    const same = items.filter((it) => it.contextKey === murmur3('same').toString(16).padStart(8, '0'));
+    expect(same).toEqual([expect.objectContaining({ kind: 'exposure', count: 1_500, variant: 'on', cohort: 'treatment' })]);
+    // A single exposure has no count (servers that predate it accept the item).
+    expect(items.filter((it) => it.count === undefined)).toHaveLength(1_500);
     expect(f.posts.every((p) => p.items.length <= 1_000)).toBe(true);
     expect(new Set(f.posts.map((p) => p.batchId)).size).toBe(f.posts.length);
   });
@@ -178,7 +209,20 @@ describe('exposures and track', () => {
     for (let i = 0; i < 7; i++) c.track('error-rate', 0, { userId: 'u0' });
     expect(c.droppedMetrics).toBe(2);
     const results = await c.flush();
-    expect(results.reduce((n, r) => n + r.items, 0)).toBe(6 + 5);
+    // Five exposure items (u0's with a count of 2) and five metric items.
+    expect(results.reduce((n, r) => n + r.items, 0)).toBe(5 + 5);
+  });
+
+  it('counts the exposures of undelivered batches it drops, with their counts', async () => {
+    const { fake: f, client: c } = await setup({ maxQueue: 1_000 });
+    f.mode = 'drop';
+    for (let i = 0; i < 3; i++) c.isEnabled('exp', { userId: 'a', plan: 'beta' });
+    expect(await c.flush()).toMatchObject([{ items: 1, retained: true }]);
+    for (let i = 0; i < 1_000; i++) c.isEnabled('exp', { userId: `b${i}`, plan: 'beta' });
+    // 1,001 undelivered items are more than kept (1,000): the oldest batch goes, three exposures.
+    const results = await c.flush();
+    expect(results.map((r) => r.items)).toEqual([1_000]);
+    expect(c.droppedExposures).toBe(3);
   });
 
   it('is off when offline, and ignores bad metric keys and values', async () => {
@@ -191,5 +235,13 @@ describe('exposures and track', () => {
     c.track('Bad Key', 1, { userId: 'u' });
     c.track('error-rate', Number.NaN, { userId: 'u' });
     expect(await c.flush()).toEqual([]);
+  });
+
+  it('sends no context key for a context without one', async () => {
+    const { fake: f, client: c } = await setup();
+    c.track('error-rate', 1, { plan: 'beta' });
+    await c.flush();
+    expect(f.posts[0]?.items).toEqual([expect.not.objectContaining({ contextKey: expect.anything() })]);
+    expect(f.posts[0]?.items[0]).toMatchObject({ kind: 'metric', cohort: 'treatment', variant: 'on' });
   });
 });

@@ -36,12 +36,15 @@ export interface FlushResult {
   retained?: boolean;
 }
 
+/** The exposures of one flag, variant, cohort and context within one minute (`at` is the minute). */
 export interface ExposureItem {
   kind: 'exposure';
   flag: string;
   variant: string;
   cohort: Cohort;
   contextKey: string;
+  /** Evaluations this item stands for; omitted when 1. */
+  count?: number;
   at: string;
 }
 
@@ -50,6 +53,10 @@ export interface MetricItem {
   metric: string;
   flag: string;
   cohort: Cohort;
+  /** The variant served, for the treatment cohort (experiment groups split by it). */
+  variant?: string;
+  /** The hashed context key, when the context has one (unique metrics count distinct contexts by it). */
+  contextKey?: string;
   value: number;
   at: string;
 }
@@ -59,8 +66,13 @@ export interface Batch {
   items: (ExposureItem | MetricItem)[];
 }
 
-/** For each flag with rollout-owned rules: owned rule id → the variation the rollout serves (undefined when none). */
-export type OwnedRules = Map<string, Map<string, string | undefined>>;
+/**
+ * For each flag with rollout-owned rules: owned rule id → the variation the
+ * rollout serves, or the variations of its weighted split (an experiment
+ * stage), or undefined when none.
+ */
+export type OwnedRules = Map<string, Map<string, OwnedServe>>;
+export type OwnedServe = string | readonly string[] | undefined;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -72,12 +84,18 @@ export function ownedRulesOf(snapshot: unknown): OwnedRules {
   if (!isRecord(snapshot) || !Array.isArray(snapshot.flags)) return out;
   for (const f of snapshot.flags as unknown[]) {
     if (!isRecord(f) || typeof f.key !== 'string' || !Array.isArray(f.rules)) continue;
-    let owned: Map<string, string | undefined> | undefined;
+    let owned: Map<string, OwnedServe> | undefined;
     for (const r of f.rules as unknown[]) {
       if (!isRecord(r) || typeof r.id !== 'string' || !r.id.startsWith(OWNED_PREFIX)) continue;
       const serve = isRecord(r.serve) ? r.serve : {};
       const rollout = isRecord(serve.rollout) ? serve.rollout : {};
-      const variation = typeof serve.variation === 'string' ? serve.variation : typeof rollout.variation === 'string' ? rollout.variation : undefined;
+      let variation: OwnedServe = typeof serve.variation === 'string' ? serve.variation : typeof rollout.variation === 'string' ? rollout.variation : undefined;
+      if (variation === undefined && Array.isArray(rollout.variants)) {
+        // A weighted split: the split's variations are the treatment, except one also served outside the rollout, which cannot tell.
+        const otherwise = typeof rollout.otherwise === 'string' ? rollout.otherwise : typeof f.offVariation === 'string' ? f.offVariation : undefined;
+        const split = (rollout.variants as unknown[]).map((v) => (isRecord(v) && typeof v.variation === 'string' ? v.variation : undefined)).filter((v): v is string => v !== undefined && v !== otherwise);
+        if (split.length > 0) variation = split;
+      }
       (owned ??= new Map()).set(r.id, variation);
     }
     if (owned !== undefined) out.set(f.key, owned);
@@ -85,11 +103,15 @@ export function ownedRulesOf(snapshot: unknown): OwnedRules {
   return out;
 }
 
-/** Treatment when an owned rule decided and served the rollout's variation; control otherwise. */
-export function cohortOf(owned: ReadonlyMap<string, string | undefined>, ruleId: string | undefined, variant: string | undefined): Cohort {
-  if (ruleId !== undefined && variant !== undefined && ruleId.startsWith(OWNED_PREFIX) && owned.get(ruleId) === variant) return 'treatment';
-  return 'control';
+/** Treatment when an owned rule decided and served the rollout's variation (or one of its split's); control otherwise. */
+export function cohortOf(owned: ReadonlyMap<string, OwnedServe>, ruleId: string | undefined, variant: string | undefined): Cohort {
+  if (ruleId === undefined || variant === undefined || !ruleId.startsWith(OWNED_PREFIX)) return 'control';
+  const served = owned.get(ruleId);
+  return served === variant || (Array.isArray(served) && served.includes(variant)) ? 'treatment' : 'control';
 }
+
+/** The hashed key of a context without userId or sessionId. */
+export const ANONYMOUS = 'anonymous';
 
 /** The context's key (userId, else sessionId) hashed with murmur3, as 8 hex digits; `anonymous` without one. */
 export function hashedContextKey(context: EvaluationContext | null | undefined): string {
@@ -111,7 +133,11 @@ interface Exposure {
   count: number;
 }
 
-/** The bounded queue: exposures aggregated per minute, flag, variant, cohort and hashed context key; metric items as they come. */
+/**
+ * The bounded queue: exposures aggregated per minute, flag, variant, cohort
+ * and hashed context key (sent as one item with a `count`); metric items as
+ * they come. `pendingItems` counts the items a flush would send.
+ */
 export class MetricsQueue {
   private exposures = new Map<string, Exposure>();
   private metrics: MetricItem[] = [];
@@ -129,11 +155,15 @@ export class MetricsQueue {
     const minute = now - (now % 60_000);
     const key = `${minute}\u0000${flag}\u0000${variant}\u0000${cohort}\u0000${contextKey}`;
     const held = this.exposures.get(key);
-    if (held !== undefined) held.count++;
-    else if (this.exposures.size >= this.maxQueue) {
+    if (held !== undefined) {
+      held.count++;
+      return true;
+    }
+    if (this.exposures.size >= this.maxQueue) {
       this.droppedExposures++;
       return false;
-    } else this.exposures.set(key, { flag, variant, cohort, contextKey, at: new Date(minute).toISOString(), count: 1 });
+    }
+    this.exposures.set(key, { flag, variant, cohort, contextKey, at: new Date(minute).toISOString(), count: 1 });
     this.pendingItems++;
     return true;
   }
@@ -160,10 +190,10 @@ export class MetricsQueue {
       };
       for (const e of this.exposures.values()) {
         const item: ExposureItem = { kind: 'exposure', flag: e.flag, variant: e.variant, cohort: e.cohort, contextKey: e.contextKey, at: e.at };
-        for (let i = 0; i < e.count; i++) {
-          items.push(item);
-          if (items.length === MAX_BATCH_ITEMS) cut();
-        }
+        // Without `count` when 1, which servers that predate it accept too.
+        if (e.count > 1) item.count = e.count;
+        items.push(item);
+        if (items.length === MAX_BATCH_ITEMS) cut();
       }
       for (const m of this.metrics) {
         items.push(m);
@@ -179,7 +209,7 @@ export class MetricsQueue {
     while (total > Math.max(this.maxQueue, MAX_BATCH_ITEMS) && this.retained.length > 1) {
       const old = this.retained.shift() as Batch;
       total -= old.items.length;
-      for (const it of old.items) if (it.kind === 'exposure') this.droppedExposures++;
+      for (const it of old.items) if (it.kind === 'exposure') this.droppedExposures += it.count ?? 1;
       else this.droppedMetrics++;
     }
     return [...this.retained];

@@ -12,15 +12,15 @@ import {
   ProviderFatalError,
   StandardResolutionReasons,
   type EvaluationContext,
-  type FlagMetadata,
   type JsonValue,
   type Provider,
   type ResolutionDetails,
-  type ResolutionReason,
   type TrackingEventDetails,
 } from '@openfeature/server-sdk';
-import type { EvaluationContext as RollgateContext } from '@rollgate/core';
-import { createClient, RollgateAuthError, RollgateClient, type ClientOptions, type Logger, type SdkErrorCode, type SdkEvaluationResult, type UpdateEvent } from './client.js';
+import { createClient, RollgateAuthError, RollgateClient, type ClientOptions, type Logger, type UpdateEvent } from './client.js';
+import { resolutionMapper, toRollgateContext } from './internal/openfeature-mapping.js';
+
+export { toRollgateContext };
 
 export interface RollgateProviderOptions {
   /** How long `initialize` waits for the client's first snapshot, in ms. Default 10,000 (the client's `ready()` default). */
@@ -35,35 +35,8 @@ export interface RollgateProviderOptions {
   logger?: Logger;
 }
 
-const REASONS: Readonly<Record<string, ResolutionReason>> = {
-  STATIC: StandardResolutionReasons.STATIC,
-  TARGETING_MATCH: StandardResolutionReasons.TARGETING_MATCH,
-  SPLIT: StandardResolutionReasons.SPLIT,
-  DISABLED: StandardResolutionReasons.DISABLED,
-  DEFAULT: StandardResolutionReasons.DEFAULT,
-  ERROR: StandardResolutionReasons.ERROR,
-};
-
-const ERROR_CODES: Readonly<Record<SdkErrorCode, ErrorCode>> = {
-  FLAG_NOT_FOUND: ErrorCode.FLAG_NOT_FOUND,
-  TYPE_MISMATCH: ErrorCode.TYPE_MISMATCH,
-  PARSE_ERROR: ErrorCode.PARSE_ERROR,
-  GENERAL: ErrorCode.GENERAL,
-  PROVIDER_NOT_READY: ErrorCode.PROVIDER_NOT_READY,
-};
-
-/**
- * OpenFeature's context as a Rollgate context: `targetingKey` becomes `userId`
- * unless the context has a `userId` already; every other attribute (and
- * `targetingKey` itself) is passed as it is. The SDK hands providers a frozen
- * context, so a copy is made only when `userId` has to be added.
- */
-export function toRollgateContext(context: EvaluationContext | undefined): RollgateContext {
-  if (context === undefined) return {};
-  const key = context.targetingKey;
-  if (typeof key !== 'string' || key === '' || context.userId !== undefined) return context;
-  return { ...context, userId: key };
-}
+/** Rollgate results as this SDK's resolution details (shared with the web provider). */
+const toResolution = resolutionMapper<ErrorCode>({ reasons: StandardResolutionReasons, errorCodes: ErrorCode });
 
 function isClient(value: unknown): value is RollgateClient {
   return value instanceof RollgateClient;
@@ -165,20 +138,7 @@ export class RollgateProvider implements Provider {
 
   /** The client's result as OpenFeature resolution details. */
   private resolve<T extends JsonValue>(flagKey: string, defaultValue: T, context: EvaluationContext): ResolutionDetails<T> {
-    const r: SdkEvaluationResult<T> = this.client.evaluate(flagKey, toRollgateContext(context), defaultValue);
-    const details: ResolutionDetails<T> = { value: r.value, reason: REASONS[r.reason] ?? StandardResolutionReasons.UNKNOWN };
-    if (r.variant !== undefined) details.variant = r.variant;
-    if (r.errorCode !== undefined) {
-      details.errorCode = ERROR_CODES[r.errorCode] ?? ErrorCode.GENERAL;
-      if (r.errorMessage !== undefined) details.errorMessage = r.errorMessage;
-    }
-    if (r.ruleId !== undefined || r.prerequisite !== undefined) {
-      const metadata: FlagMetadata = {};
-      if (r.ruleId !== undefined) metadata.ruleId = r.ruleId;
-      if (r.prerequisite !== undefined) metadata.prerequisite = r.prerequisite;
-      details.flagMetadata = metadata;
-    }
-    return details;
+    return toResolution(this.client.evaluate(flagKey, toRollgateContext(context), defaultValue));
   }
 
   // -------------------------------------------------------------------------------------------

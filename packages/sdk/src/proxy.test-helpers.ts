@@ -8,6 +8,7 @@ import { createServer, request, type IncomingMessage, type ServerResponse } from
 import type { AddressInfo } from 'node:net';
 
 export interface ProxiedRequest {
+  method: string;
   path: string;
   status: number | undefined;
   token: string;
@@ -36,7 +37,7 @@ export async function startProxy(target: string | undefined): Promise<TestProxy>
       }),
   };
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const record: ProxiedRequest = { path: req.url ?? '', status: undefined, token: (req.headers.authorization ?? '').slice(7, 30), at: Date.now() };
+    const record: ProxiedRequest = { method: req.method ?? '', path: req.url ?? '', status: undefined, token: (req.headers.authorization ?? '').slice(7, 30), at: Date.now() };
     proxy.requests.push(record);
     if (proxy.target === undefined) {
       req.socket.destroy();

@@ -13,6 +13,7 @@ import { sqlEnvironmentStore } from './features/environments/environment-store.j
 import { EnvironmentService } from './features/environments/environment-service.js';
 import { registerEnvironmentRoutes } from './features/environments/environment-routes.js';
 import { registerFlagFeature } from './features/flags/flag-feature.js';
+import { registerMetricDefinitionFeature } from './features/metric-definitions/metric-definition-feature.js';
 import { registerMetricsFeature } from './features/metrics/metrics-feature.js';
 import { registerOpsFeature } from './features/ops/ops-feature.js';
 import { registerPlanFeature } from './features/plans/plan-feature.js';
@@ -113,6 +114,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   registerTokenFeature(app, ctx);
   registerSegmentFeature(app, ctx);
   registerPlanFeature(app, ctx);
+  registerMetricDefinitionFeature(app, ctx);
   registerFlagFeature(app, ctx);
   registerRolloutFeature(app, ctx);
   registerMetricsFeature(app, ctx);

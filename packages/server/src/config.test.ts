@@ -15,6 +15,8 @@ const VARIABLES = [
   'ROLLGATE_HEARTBEAT_MS',
   'ROLLGATE_DB_POOL_SIZE',
   'ROLLGATE_ROLLOUT_TICK_MS',
+  'ROLLGATE_PROMETHEUS_URL',
+  'ROLLGATE_METRICS_RETENTION_DAYS',
 ];
 
 /** Expects loadConfig(env) to throw a ConfigError whose message matches each of `patterns`. */
@@ -43,6 +45,8 @@ describe('loadConfig', () => {
       heartbeatMs: 15_000,
       poolSize: 10,
       rolloutTickMs: 10_000,
+      prometheusUrl: undefined,
+      metricsRetentionDays: 30,
     });
   });
 
@@ -64,6 +68,8 @@ describe('loadConfig', () => {
       ROLLGATE_HEARTBEAT_MS: '10000',
       ROLLGATE_DB_POOL_SIZE: '20',
       ROLLGATE_ROLLOUT_TICK_MS: '5000',
+      ROLLGATE_PROMETHEUS_URL: 'http://prometheus.internal:9090/prom/',
+      ROLLGATE_METRICS_RETENTION_DAYS: '90',
     });
     expect(config).toEqual({
       port: 8080,
@@ -77,6 +83,8 @@ describe('loadConfig', () => {
       heartbeatMs: 10_000,
       poolSize: 20,
       rolloutTickMs: 5000,
+      prometheusUrl: 'http://prometheus.internal:9090/prom/',
+      metricsRetentionDays: 90,
     });
   });
 
@@ -93,6 +101,8 @@ describe('loadConfig', () => {
     expect(loadConfig({ ROLLGATE_HEARTBEAT_MS: '300000' }).heartbeatMs).toBe(300_000);
     expect(loadConfig({ ROLLGATE_DB_POOL_SIZE: '1' }).poolSize).toBe(1);
     expect(loadConfig({ ROLLGATE_DB_POOL_SIZE: '200' }).poolSize).toBe(200);
+    expect(loadConfig({ ROLLGATE_METRICS_RETENTION_DAYS: '1' }).metricsRetentionDays).toBe(1);
+    expect(loadConfig({ ROLLGATE_METRICS_RETENTION_DAYS: '3650' }).metricsRetentionDays).toBe(3650);
     for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) expect(loadConfig({ ROLLGATE_LOG_LEVEL: level }).logLevel).toBe(level);
     expect(loadConfig({ DATABASE_URL: 'postgres://localhost/rollgate' }).databaseUrl).toBe('postgres://localhost/rollgate');
     expect(loadConfig({ ROLLGATE_ADMIN_TOKEN: 'x'.repeat(24) }).adminToken).toBe('x'.repeat(24));
@@ -118,6 +128,8 @@ describe('loadConfig', () => {
       ['ROLLGATE_HEARTBEAT_MS', '15s', '100 to 300000'],
       ['ROLLGATE_DB_POOL_SIZE', '0', '1 to 200'],
       ['ROLLGATE_DB_POOL_SIZE', '201', '1 to 200'],
+      ['ROLLGATE_METRICS_RETENTION_DAYS', '0', '1 to 3650'],
+      ['ROLLGATE_METRICS_RETENTION_DAYS', '30d', '1 to 3650'],
     ];
     for (const [name, value, range] of cases) expectConfigError({ [name]: value }, `${name}=${value}`, 'not a whole number', range);
   });
@@ -136,6 +148,18 @@ describe('loadConfig', () => {
         expect((error as Error).message).not.toContain('hunter2');
       }
     }
+  });
+
+  it('refuses a ROLLGATE_PROMETHEUS_URL that is not http(s) or carries credentials, without echoing it', () => {
+    for (const url of ['prometheus:9090', 'ftp://prometheus/', 'http://admin:hunter2@prometheus:9090']) {
+      expectConfigError({ ROLLGATE_PROMETHEUS_URL: url }, 'ROLLGATE_PROMETHEUS_URL must be an http:// or https:// URL without credentials');
+      try {
+        loadConfig({ ROLLGATE_PROMETHEUS_URL: url });
+      } catch (error) {
+        expect((error as Error).message).not.toContain('hunter2');
+      }
+    }
+    expect(loadConfig({ ROLLGATE_PROMETHEUS_URL: 'https://prometheus.example.com' }).prometheusUrl).toBe('https://prometheus.example.com');
   });
 
   it('refuses a short admin token, without echoing it', () => {

@@ -24,6 +24,13 @@ export interface ServerConfig {
   poolSize: number;
   /** Interval between rollout controller ticks; 0 turns the controller off on this replica. */
   rolloutTickMs: number;
+  /** Days that ingested metrics (minute rows, batch ids, contexts) are kept. */
+  metricsRetentionDays: number;
+  /**
+   * Prometheus that metric definitions with a Prometheus source read when
+   * they do not name their own `baseUrl`; undefined: none.
+   */
+  prometheusUrl: string | undefined;
 }
 
 /** A configuration value that cannot be used; the message says which and what to do. */
@@ -37,6 +44,16 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
   const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name}=${raw} is not a whole number from ${min} to ${max}`);
   return n;
+}
+
+/** Whether `value` is an http(s) URL with no user or password in it. */
+function isHttpUrlWithoutCredentials(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '';
+  } catch {
+    return false;
+  }
 }
 
 /** The defaults, for tests and embedding: in-memory database, quiet logs, a free port. */
@@ -53,6 +70,8 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     heartbeatMs: 15_000,
     poolSize: 10,
     rolloutTickMs: 10_000,
+    metricsRetentionDays: 30,
+    prometheusUrl: undefined,
     ...overrides,
   };
 }
@@ -72,6 +91,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   }
   const adminToken = env.ROLLGATE_ADMIN_TOKEN || undefined;
   if (adminToken !== undefined && adminToken.length < 24) throw new ConfigError('ROLLGATE_ADMIN_TOKEN must be at least 24 characters long');
+  const prometheusUrl = env.ROLLGATE_PROMETHEUS_URL || undefined;
+  if (prometheusUrl !== undefined && !isHttpUrlWithoutCredentials(prometheusUrl)) {
+    throw new ConfigError('ROLLGATE_PROMETHEUS_URL must be an http:// or https:// URL without credentials (e.g. http://prometheus:9090)');
+  }
   return {
     port: integer(env, 'ROLLGATE_PORT', 4242, 0, 65_535),
     host: env.ROLLGATE_HOST || '127.0.0.1',
@@ -87,6 +110,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     heartbeatMs: integer(env, 'ROLLGATE_HEARTBEAT_MS', 15_000, 100, 300_000),
     poolSize: integer(env, 'ROLLGATE_DB_POOL_SIZE', 10, 1, 200),
     rolloutTickMs: integer(env, 'ROLLGATE_ROLLOUT_TICK_MS', 10_000, 0, 3_600_000),
+    metricsRetentionDays: integer(env, 'ROLLGATE_METRICS_RETENTION_DAYS', 30, 1, 3650),
+    prometheusUrl,
     ...overrides,
   };
 }

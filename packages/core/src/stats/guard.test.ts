@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { guardedDecide, expectedTreatmentShare } from './guard.js';
 import { sequentialGateAssessor } from './gate-assessor.js';
 import { decide } from '../rollouts/decide.js';
-import { metricDefinition } from '../rollouts/metrics-catalog.js';
+import { METRIC_CATALOG, metricDefinition } from '../rollouts/metrics-catalog.js';
 import { SEED_001_STAGED_ROLLOUT as S001, SEED_003_GRADUAL_ROLLOUT as S003 } from '../rollouts/templates.js';
 import type { Gate, GateInput, Observations } from '../rollouts/types.js';
 import { DAY, T0, healthy, ready, withAggregate } from '../rollouts/rollouts.test-helpers.js';
@@ -67,6 +67,27 @@ describe('guardedDecide', () => {
     const obs = tickets(1, 1);
     const expected = decide(S003, state, obs, now, { assessGate: sequentialGateAssessor({ plan: S003 }) });
     expect(guardedDecide(S003, state, obs, now)).toEqual(expected);
+  });
+});
+
+describe('guardedDecide with a project catalog', () => {
+  it("judges a project's own metric by its definition: a ratio gets the proportions test and its unit", () => {
+    const plan = {
+      ...S003,
+      stages: S003.stages.map((st, i) =>
+        i !== STAGE ? st : { ...st, gates: [...(st.gates ?? []), { id: 'checkout', metric: 'checkout-failures', role: 'rollback' as const, condition: { type: 'difference' as const, op: '>' as const, value: 0 } }] },
+      ),
+    };
+    const catalog = [...METRIC_CATALOG, { key: 'checkout-failures', name: 'Checkout failures', unit: 'percent' as const, kind: 'ratio' as const, direction: 'lower' as const }];
+    const obs = withAggregate(tickets(1, 1), 'checkout-failures', 3, 1, 20_000);
+    const withCatalog = guardedDecide(plan, state, obs, now, { catalog, sequential: { successCriteria: 'guardrail' } });
+    expect(withCatalog.kind).toBe('rollback');
+    const gate = withCatalog.evidence.gates.find((g) => g.gateId === 'checkout');
+    expect(gate).toMatchObject({ verdict: 'fail', method: 'msprt-proportions' });
+    expect(gate?.summary).toMatch(/checkout-failures \+2% vs control \(3% vs 1%\)/);
+    // Without the definition the metric has no kind: point estimates, no unit.
+    const without = guardedDecide(plan, state, obs, now, { sequential: { successCriteria: 'guardrail' } });
+    expect(without.evidence.gates.find((g) => g.gateId === 'checkout')?.method).not.toBe('msprt-proportions');
   });
 });
 

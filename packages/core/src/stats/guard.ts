@@ -4,7 +4,7 @@
  * The controller calls this every tick; bench/guard measures it.
  */
 import { decide } from '../rollouts/decide.js';
-import type { Decision, Observations, Plan, RolloutState } from '../rollouts/types.js';
+import type { Decision, MetricDefinition, Observations, Plan, RolloutState } from '../rollouts/types.js';
 import { sequentialGateAssessor, type SequentialGateAssessorOptions } from './gate-assessor.js';
 import { preferSrmHold, sequentialSrmTest, srmCheck, type SrmHold, type SrmOptions } from './srm.js';
 
@@ -14,6 +14,8 @@ export interface GuardOptions {
   sequential?: Omit<SequentialGateAssessorOptions, 'plan'>;
   /** Options of the sample-ratio check; `false` turns it off. */
   srm?: SrmOptions | false;
+  /** Metric definitions (the catalog and a project's own metrics); default the built-in catalog. */
+  catalog?: readonly MetricDefinition[];
 }
 
 /**
@@ -40,7 +42,7 @@ export function expectedTreatmentShare(plan: Plan, state: RolloutState): number 
  */
 export function guardedDecide(plan: Plan, state: RolloutState, observations: Observations, now: number, options: GuardOptions = {}): Decision {
   const assessGate = sequentialGateAssessor({ ...options.sequential, plan });
-  const decision = decide(plan, state, observations, now, { assessGate });
+  const decision = decide(plan, state, observations, now, options.catalog === undefined ? { assessGate } : { assessGate, catalog: options.catalog });
   if (options.srm === false || state.status !== 'running') return decision;
   const a = observations.assignments;
   if (a === undefined) return decision;

@@ -6,7 +6,7 @@ import { SnapshotHub } from './snapshot-hub.js';
 
 /**
  * The client API: snapshots and their change stream for server SDKs, flag
- * evaluation for browsers, served from this replica's SnapshotHub, which
+ * evaluation and a version stream for browsers, served from this replica's SnapshotHub, which
  * every replica keeps current through CHANGES_CHANNEL notifications.
  */
 const hubs = new WeakMap<FastifyInstance, SnapshotHub>();

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { evaluate, type FlagConfig, type Segment } from '@rollgate/core';
+import { frontendVersionEventSchema } from '@rollgate/contract';
 import { buildApp } from '../../app.js';
 import { defaultConfig } from '../../config.js';
 import { recordSnapshotChange } from '../snapshot-changes.js';
@@ -222,9 +223,14 @@ describe.each(testBackends())('client API (%s)', (backend) => {
       [t.adminToken, 403],
       [server, 403],
       [null, 401],
+      ['rg_browser_not-a-token', 401],
     ] as const) {
       const res = await call('POST', '/api/frontend/evaluate', token);
       expect(res.status, `evaluate ${String(token)}`).toBe(status);
+      const stream = await call('GET', '/api/frontend/stream', token);
+      expect(stream.status, `frontend stream ${String(token)}`).toBe(status);
+      expect(stream.body.code).toBe(status === 401 ? 'UNAUTHENTICATED' : 'FORBIDDEN');
+      await expect(open(base, token, { path: '/api/frontend/stream' })).rejects.toMatchObject({ status });
     }
     // SDK tokens cannot use the management API either.
     expect((await t.request('GET', '/api/projects', undefined, server)).status).toBe(403);
@@ -455,6 +461,7 @@ describe.each(testBackends())('client API (%s)', (backend) => {
         expected[flag.key] = {
           value: r.value ?? null,
           reason: r.reason,
+          type: flag.type,
           ...(r.variant !== undefined ? { variant: r.variant } : {}),
           ...(r.ruleId !== undefined ? { ruleId: r.ruleId } : {}),
           ...(r.errorCode !== undefined ? { errorCode: r.errorCode } : {}),
@@ -464,13 +471,80 @@ describe.each(testBackends())('client API (%s)', (backend) => {
     }
     const some = await t.request('POST', '/api/frontend/evaluate', { context: { userId: 'user-2' }, flags: ['banner-text', 'missing', 'old-flag'] }, browser);
     expect(some.body.flags).toEqual({
-      'banner-text': { value: 'Hi', variant: 'hi', reason: 'TARGETING_MATCH' },
+      'banner-text': { value: 'Hi', variant: 'hi', reason: 'TARGETING_MATCH', type: 'string' },
       missing: { value: null, reason: 'ERROR', errorCode: 'FLAG_NOT_FOUND' },
       'old-flag': { value: null, reason: 'ERROR', errorCode: 'FLAG_NOT_FOUND' },
     });
     const bad = await t.request('POST', '/api/frontend/evaluate', { context: { nested: { no: 1 } } }, browser);
     expect(bad.status).toBe(400);
     expect(bad.body.code).toBe('VALIDATION_FAILED');
+  });
+
+  it('streams only the snapshot version to browsers: on connect and after each change', async () => {
+    await writeFlag(t.db, {
+      key: 'beta-only',
+      environments: { production: { enabled: true, offVariation: 'off', rules: [{ id: 'beta', segments: ['beta-testers'], serve: { variation: 'on' } }], fallthrough: { variation: 'off' } } },
+    });
+    const current = await converged();
+    const hub = snapshotHubOf(t.app);
+    if (hub === undefined) throw new Error('no hub');
+    const streamsBefore = hub.clientCount;
+    const before = await t.request('POST', '/api/frontend/evaluate', { context: { userId: 'user-3' }, flags: ['beta-only'] }, browser);
+    expect(before.body.flags['beta-only']).toEqual({ value: false, variant: 'off', reason: 'DEFAULT', type: 'boolean' });
+    const s = await open(base, browser, { path: '/api/frontend/stream' });
+    expect(s.status).toBe(200);
+    expect(s.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    expect(s.headers['cache-control']).toBe('no-cache');
+    expect(s.headers['x-request-id']).toBeTruthy();
+    const first = await s.waitFor(isEvent);
+    expect(first).toMatchObject({ event: 'version', id: String(current.version) });
+    expect(frontendVersionEventSchema.strict().parse(JSON.parse(first.data as string))).toEqual({ version: current.version });
+
+    // A change: one version event, with no configuration in it.
+    await writeFlag(t.db, { key: 'banner-text', environments: { production: { ...BANNER_CONFIG, salt: 'browser-stream' } } });
+    const change = await s.waitFor((m) => isEvent(m) && Number(m.id) > current.version);
+    expect(change.event).toBe('version');
+    expect(JSON.parse(change.data as string)).toEqual({ version: current.version + 1 });
+    // A segment change (which may change evaluations) is announced too; a change elsewhere is not.
+    await writeFlag(t.db, { key: 'banner-text', environments: { development: BANNER_CONFIG } });
+    await writeSegment(t.db, { key: 'beta-testers', name: 'Beta testers', definition: { included: ['user-1', 'user-3'] } });
+    const segment = await s.waitFor((m) => isEvent(m) && Number(m.id) > current.version + 1);
+    expect(JSON.parse(segment.data as string)).toEqual({ version: current.version + 2 });
+    await s.waitFor((m) => m.comment === 'heartbeat', 2_000, s.messages.indexOf(segment) + 1);
+    expect(s.events().map((e) => e.event)).toEqual(['version', 'version', 'version']);
+    // The configuration (rules, segments, salts) never reaches the browser stream.
+    for (const e of s.events()) expect(e.data).not.toMatch(/salt|rules|beta-testers|flags/);
+    // What the browser then reads: the evaluation at that version.
+    const evaluated = await t.request('POST', '/api/frontend/evaluate', { context: { userId: 'user-3' }, flags: ['beta-only'] }, browser);
+    expect(evaluated.body.version).toBe(current.version + 2);
+    expect(evaluated.body.flags['beta-only']).toEqual({ value: true, variant: 'on', reason: 'TARGETING_MATCH', ruleId: 'beta', type: 'boolean' });
+
+    // A new connection starts from the current version.
+    const again = await open(base, browser, { path: '/api/frontend/stream' });
+    expect(await again.waitFor(isEvent)).toMatchObject({ event: 'version', id: String(current.version + 2) });
+    expect(hub.clientCount).toBe(streamsBefore + 2);
+    s.close();
+    again.close();
+    await vi.waitFor(() => expect(hub.clientCount).toBe(streamsBefore));
+    await writeSegment(t.db, {
+      key: 'beta-testers',
+      name: 'Beta testers',
+      definition: { included: ['user-1'], rules: [{ conditions: [{ attribute: 'email', operator: 'endsWith', values: ['@example.com'] }] }] },
+    });
+  });
+
+  it('ends the frontend streams of a browser token when it is revoked, and sends CORS headers on them', async () => {
+    const created = await t.request('POST', '/api/tokens', { kind: 'browser', name: 'to revoke', projectKey: 'default', environmentKey: 'production' });
+    expect(created.status).toBe(201);
+    const kept = await open(base, browser, { path: '/api/frontend/stream', headers: { origin: 'https://shop.example' } });
+    expect(kept.headers['access-control-allow-origin']).toBe('*');
+    const doomed = await open(base, created.body.secret, { path: '/api/frontend/stream' });
+    await Promise.all([kept.waitFor(isEvent), doomed.waitFor(isEvent)]);
+    expect((await t.request('DELETE', `/api/tokens/${created.body.token.id}`)).status).toBe(200);
+    await doomed.ended;
+    await expect(open(base, created.body.secret, { path: '/api/frontend/stream' })).rejects.toMatchObject({ status: 401 });
+    await kept.waitFor((m) => m.comment === 'heartbeat', 2_000, kept.messages.length);
+    kept.close();
   });
 
   it('answers CORS for the frontend API (any origin by default)', async () => {
@@ -491,6 +565,13 @@ describe.each(testBackends())('client API (%s)', (backend) => {
     });
     expect(res.statusCode).toBe(200);
     expect(res.headers['access-control-allow-origin']).toBe('*');
+    const streamPreflight = await t.app.inject({
+      method: 'OPTIONS',
+      url: '/api/frontend/stream',
+      headers: { origin: 'https://shop.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+    });
+    expect(streamPreflight.statusCode).toBe(204);
+    expect(streamPreflight.headers['access-control-allow-methods']).toContain('GET');
     // Only the frontend API.
     const client = await snapshot(server, { origin: 'https://shop.example' });
     expect(client.headers['access-control-allow-origin']).toBeUndefined();

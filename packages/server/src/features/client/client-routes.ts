@@ -1,6 +1,7 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ServerResponse } from 'node:http';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { evaluate, type EvaluationResult } from '@rollgate/core';
+import { evaluate, type EvaluationResult, type FlagType } from '@rollgate/core';
 import { frontendEvaluateRequestSchema, frontendEvaluateResponseSchema, snapshotSchema } from '@rollgate/contract';
 import type { Database } from '../../db/database.js';
 import type { Principal } from '../../http/auth.js';
@@ -35,20 +36,38 @@ function parseLastEventId(request: FastifyRequest, fromQuery: string | undefined
   return Number(raw);
 }
 
-type FrontendResult = { value: unknown; variant?: string; reason: string; ruleId?: string; errorCode?: string };
+type FrontendResult = z.infer<typeof frontendEvaluateResponseSchema>['flags'][string];
 
-function frontendResult(r: EvaluationResult<unknown>): FrontendResult {
+function frontendResult(r: EvaluationResult<unknown>, type: FlagType | undefined): FrontendResult {
   const out: FrontendResult = { value: r.value === undefined ? null : r.value, reason: r.reason };
   if (r.variant !== undefined) out.variant = r.variant;
   if (r.ruleId !== undefined) out.ruleId = r.ruleId;
   if (r.errorCode !== undefined) out.errorCode = r.errorCode;
+  if (type !== undefined) out.type = type;
   return out;
 }
 
 /**
- * GET /api/client/snapshot, GET /api/client/stream (server SDK tokens) and
- * POST /api/frontend/evaluate (browser tokens), all served from the hub's
- * in-memory snapshots: no database query on a warm cache.
+ * Starts a Server-Sent Events response on a hijacked reply: the headers set
+ * so far (request id, CORS) and the event-stream headers, then `initial`.
+ * No await may come between this and hub.addClient (see the stream routes).
+ */
+function startEventStream(reply: FastifyReply, initial: Buffer | undefined): ServerResponse {
+  reply.hijack();
+  const res = reply.raw;
+  const headers: Record<string, string | number | string[]> = {};
+  for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) headers[name] = value;
+  res.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
+  res.socket?.setNoDelay(true);
+  if (initial !== undefined) res.write(initial);
+  else res.flushHeaders();
+  return res;
+}
+
+/**
+ * GET /api/client/snapshot, GET /api/client/stream (server SDK tokens),
+ * POST /api/frontend/evaluate and GET /api/frontend/stream (browser tokens),
+ * all served from the hub's in-memory snapshots: no database query on a warm cache.
  */
 export function registerClientRoutes(app: FastifyInstance, hub: SnapshotHub, db: Database): void {
   defineRoute(
@@ -116,14 +135,7 @@ export function registerClientRoutes(app: FastifyInstance, hub: SnapshotHub, db:
         }
       }
       // From here on, no await: the hub cannot publish between these writes and addClient.
-      reply.hijack();
-      const res = reply.raw;
-      const headers: Record<string, string | number | string[]> = {};
-      for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) headers[name] = value;
-      res.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
-      res.socket?.setNoDelay(true);
-      if (initial !== undefined) res.write(initial);
-      else res.flushHeaders();
+      const res = startEventStream(reply, initial);
       hub.addClient(environmentId, res, version, principal?.tokenId);
       // The handler is done: the hub owns the stream (defineRoute sends nothing on a hijacked reply).
       return undefined;
@@ -149,9 +161,34 @@ export function registerClientRoutes(app: FastifyInstance, hub: SnapshotHub, db:
       const flags: Record<string, FrontendResult> = Object.create(null) as Record<string, FrontendResult>;
       // Rollouts sticky on `random` draw here, as they would in a browser SDK.
       const options = { random: Math.random };
-      for (const key of keys) flags[key] = frontendResult(evaluate<unknown>(compiled, key, body.context, undefined, options));
+      for (const key of keys) flags[key] = frontendResult(evaluate<unknown>(compiled, key, body.context, undefined, options), entry.flags.get(key)?.type);
       reply.header('cache-control', 'no-store');
       return { version: entry.version, flags };
+    },
+  );
+
+  defineRoute(
+    app,
+    {
+      method: 'GET',
+      url: '/api/frontend/stream',
+      logLevel: 'warn',
+      access: 'browser',
+      summary: "Server-Sent Events: the token's environment's snapshot version, on connect and after each change (no configuration)",
+      tag: TAG,
+      response: {
+        status: 200,
+        description:
+          'text/event-stream. `event: version` (data: {version}, the FrontendVersionEvent schema; the event id is the version) on connect and after each change to the environment; `: heartbeat` comments keep the connection alive. A browser holding an older version calls POST /api/frontend/evaluate again. Send the token in the Authorization header (read the stream with fetch: EventSource cannot send it).',
+      },
+    },
+    async ({ principal, reply }) => {
+      const environmentId = environmentOf(principal);
+      const entry = await snapshotOf(hub, environmentId);
+      // From here on, no await: the hub cannot publish between this write and addClient.
+      const res = startEventStream(reply, entry.versionEvent);
+      hub.addClient(environmentId, res, entry.version, principal?.tokenId, 'version');
+      return undefined;
     },
   );
 }

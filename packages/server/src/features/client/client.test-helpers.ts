@@ -192,13 +192,18 @@ function parseBlock(block: string, at: number): SseMessage | undefined {
 }
 
 /**
- * Opens GET /api/client/stream on a listening server and collects what it sends.
- * Rejects for a non-200 answer only after reading its body (status and body in the message).
+ * Opens GET /api/client/stream (or `options.path`, e.g. /api/frontend/stream)
+ * on a listening server and collects what it sends. Rejects for a non-200
+ * answer only after reading its body (status and body in the message).
  */
-export function openStream(baseUrl: string, token: string | null, options: { lastEventId?: string; query?: string } = {}): Promise<SseConnection> {
+export function openStream(
+  baseUrl: string,
+  token: string | null,
+  options: { lastEventId?: string; query?: string; path?: string; headers?: Record<string, string> } = {},
+): Promise<SseConnection> {
   return new Promise((resolve, reject) => {
-    const url = new URL(`/api/client/stream${options.query ?? ''}`, baseUrl);
-    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    const url = new URL(`${options.path ?? '/api/client/stream'}${options.query ?? ''}`, baseUrl);
+    const headers: Record<string, string> = { accept: 'text/event-stream', ...options.headers };
     if (token !== null) headers.authorization = `Bearer ${token}`;
     if (options.lastEventId !== undefined) headers['last-event-id'] = options.lastEventId;
     const req: ClientRequest = httpRequest(url, { headers, agent: false }, (res) => {

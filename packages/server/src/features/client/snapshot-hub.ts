@@ -15,7 +15,9 @@
 import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import type { z } from 'zod';
 import { compileSnapshot, type CompiledSnapshot, type FlagConfig, type Segment } from '@rollgate/core';
+import type { frontendVersionEventSchema } from '@rollgate/contract';
 import { CHANGES_CHANNEL, type Database } from '../../db/database.js';
 import { ApiError } from '../../http/errors.js';
 import type { Logger } from '../../internal/logger.js';
@@ -41,6 +43,7 @@ export class CachedSnapshot implements SnapshotIndex {
   readonly segments: ReadonlyMap<string, Segment>;
   private compiledSnapshot: CompiledSnapshot | undefined;
   private snapshotEventBuffer: Buffer | undefined;
+  private versionEventBuffer: Buffer | undefined;
 
   constructor(loaded: LoadedSnapshot) {
     this.environmentId = loaded.environmentId;
@@ -65,6 +68,12 @@ export class CachedSnapshot implements SnapshotIndex {
     return (this.snapshotEventBuffer ??= sseEvent('snapshot', this.version, this.json));
   }
 
+  /** The frontend stream's `version` event of this version: no configuration, only the version. */
+  get versionEvent(): Buffer {
+    const data: z.infer<typeof frontendVersionEventSchema> = { version: this.version };
+    return (this.versionEventBuffer ??= sseEvent('version', this.version, JSON.stringify(data)));
+  }
+
   /** Whether an If-None-Match header value matches this ETag (weak comparison, as RFC 9110 says for If-None-Match). */
   matches(ifNoneMatch: string | undefined): boolean {
     if (ifNoneMatch === undefined) return false;
@@ -85,6 +94,13 @@ interface Transition {
   event: Buffer | undefined;
 }
 
+/**
+ * What a stream is sent: `changes` (server SDKs: the snapshot and each change,
+ * with the configuration) or `version` (browsers: only the new version, no
+ * targeting rules; the browser evaluates again through the frontend API).
+ */
+export type StreamMode = 'changes' | 'version';
+
 /** A connected stream. */
 export class StreamClient {
   /** The snapshot version the client holds once it has read everything written to it. */
@@ -103,6 +119,7 @@ export class StreamClient {
     private readonly now: () => number,
     /** The token the stream was opened with: its revocation ends the stream. */
     readonly tokenId: string | undefined = undefined,
+    readonly mode: StreamMode = 'changes',
   ) {
     this.version = version;
   }
@@ -173,7 +190,7 @@ export class SnapshotHub {
     const slots = this.slots;
     new Gauge({
       name: 'rollgate_stream_clients',
-      help: 'Connected streaming clients (GET /api/client/stream), by environment (<project>/<environment>)',
+      help: 'Connected streaming clients (GET /api/client/stream and GET /api/frontend/stream), by environment (<project>/<environment>)',
       labelNames: ['environment'],
       registers: [options.metrics],
       collect() {
@@ -238,10 +255,11 @@ export class SnapshotHub {
    * Registers a stream that holds `version` of the environment, after its
    * initial events were written, and brings it up to date. Call it in the
    * same tick as those writes (no await in between), so no change is missed.
+   * A `version` stream (browsers) is only told the new version of each change.
    */
-  addClient(environmentId: string, res: ServerResponse, version: number, tokenId?: string): StreamClient {
+  addClient(environmentId: string, res: ServerResponse, version: number, tokenId?: string, mode: StreamMode = 'changes'): StreamClient {
     const slot = this.slot(environmentId);
-    const client = new StreamClient(environmentId, res, version, this.now, tokenId);
+    const client = new StreamClient(environmentId, res, version, this.now, tokenId, mode);
     slot.clients.add(client);
     const remove = () => {
       client.closed = true;
@@ -419,10 +437,17 @@ export class SnapshotHub {
     for (const client of slot.clients) this.deliver(slot, client);
   }
 
-  /** Writes what `client` is missing: recorded transitions in order, or the current snapshot. */
+  /** Writes what `client` is missing: recorded transitions in order, or the current snapshot (a `version` stream: the current version). */
   private deliver(slot: EnvironmentSlot, client: StreamClient): void {
     const current = slot.entry;
     if (current === undefined) return;
+    if (client.mode === 'version') {
+      if (client.version < current.version && !client.closed) {
+        client.write(current.versionEvent);
+        client.version = current.version;
+      }
+      return;
+    }
     while (client.version < current.version && !client.closed) {
       const t = slot.transitions.get(client.version);
       if (t === undefined || t.event === undefined) {

@@ -238,6 +238,50 @@ describe.each(testBackends())('metrics ingestion (%s)', (backend) => {
       await t.request('POST', `${P}/rollouts/${id}/abort`, {});
     });
 
+    it("judges a project's own pushed ratio metric by its definition: checked as 0/1 on ingestion, tested as proportions, worded in percent", async () => {
+      const def = await t.request('POST', `${P}/metric-definitions`, {
+        key: 'checkout-failures',
+        name: 'Checkout failures',
+        kind: 'ratio',
+        unit: 'percent',
+        direction: 'lower',
+        source: { type: 'push' },
+      });
+      expect(def.status, JSON.stringify(def.body)).toBe(201);
+      const gates: Stage['gates'] = [{ id: 'checkout-vs-control', metric: 'checkout-failures', role: 'rollback', condition: { type: 'difference', op: '>', value: 0 }, onBreach: 'rollback_zero' }];
+      await insertPlan(t.db, 'shop', 'checkout-canary', {
+        id: 'checkout-canary',
+        name: 'Checkout canary',
+        version: 1,
+        stages: [
+          { id: 'canary', name: 'Canary', audience: { percentage: 10 }, minDuration: 24 * HOUR, minSamples: 100, gates },
+          { id: 'full', name: 'Full', audience: { percentage: 100 }, minDuration: HOUR, minSamples: 100 },
+        ],
+      });
+      const flag = await newFlag();
+      const started = await t.request('POST', `${P}/rollouts`, { flagKey: flag, environmentKey: 'production', planKey: 'checkout-canary' });
+      expect(started.status, JSON.stringify(started.body)).toBe(201);
+      const id = started.body.id as string;
+      const checkouts = (cohort: 'treatment' | 'control', n: number, failed: number) =>
+        Array.from({ length: n }, (_, i) => ({ kind: 'metric', metric: 'checkout-failures', flag, cohort, value: i < failed ? 1 : 0, at: at() }));
+      // A ratio takes 1 or 0 per checkout: 3 is refused, by index.
+      const bad = await post({ batchId: batchId(), items: [{ kind: 'metric', metric: 'checkout-failures', flag, cohort: 'treatment', value: 3, at: at() }] });
+      expect(bad.body).toMatchObject({ accepted: 0, rejected: [{ index: 0, reason: 'value: checkout-failures is a ratio metric: send 1 or 0 per request' }] });
+      let r: any;
+      for (let i = 0; i < 12; i++) {
+        time.advance(10 * MINUTE);
+        expect((await post({ batchId: batchId(), items: [...checkouts('treatment', 400, 24), ...checkouts('control', 400, 4)] })).body.accepted).toBe(800);
+        await feature.controller.tick(new Date(time.now));
+        r = await rollout(id);
+        if (r.status !== 'running') break;
+      }
+      expect(r.status).toBe('rolled_back');
+      const rollback = ((await t.request('GET', `${P}/rollouts/${id}/decisions`)).body.items as any[]).find((d) => d.kind === 'rollback');
+      const gate = rollback.decision.evidence.gates.find((g: any) => g.gateId === 'checkout-vs-control');
+      expect(gate).toMatchObject({ verdict: 'fail', method: 'msprt-proportions' });
+      expect(gate.summary).toMatch(/^checkout-failures \+5% vs control \(6% vs 1%\) breaches > 0% by sequential test/);
+    });
+
     it('rolls back on a 6% treatment error rate', async () => {
       const { id, flag } = await startRollout();
       const r = await run(id, flag, 12, 1, 3, (x) => x.status !== 'running');

@@ -3,6 +3,7 @@ import { METRIC_CATALOG } from '@rollgate/core';
 import type { Sql } from '../../db/database.js';
 import { iso, isoOrNull } from '../../internal/time.js';
 import { sqlEnvironmentStore } from '../environments/environment-store.js';
+import { activeMetricKeys } from '../metric-definitions/metric-definition-store.js';
 import { sqlSegmentStore } from '../segments/segment-store.js';
 
 /**
@@ -198,14 +199,15 @@ export async function loadPlanVersion(
 }
 
 /**
- * What a project's plans are validated against: the built-in metrics, the
- * project's active segments and its environments. Pass it to core
- * `validatePlan` (saving a plan does; starting a rollout should, as segments
- * may have been deleted since the plan was saved).
+ * What a project's plans are validated against: the built-in metrics and the
+ * project's own metric definitions, its active segments and its
+ * environments. Pass it to core `validatePlan` (saving a plan does; starting
+ * a rollout should, as segments and metrics may have been deleted since the
+ * plan was saved).
  */
 export async function planValidationContext(sql: Sql, projectId: string): Promise<Required<PlanValidationContext>> {
   return {
-    knownMetrics: METRIC_CATALOG.map((m) => m.key),
+    knownMetrics: [...new Set([...METRIC_CATALOG.map((m) => m.key), ...(await activeMetricKeys(sql, projectId))])],
     knownSegments: await sqlSegmentStore.activeKeys(sql, projectId),
     knownEnvironments: (await sqlEnvironmentStore.list(sql, projectId)).map((e) => e.key),
   };

@@ -10,13 +10,13 @@
  * (a person acted, another replica applied) is dropped; one that failed
  * half-way rolled back and is made again on the next tick.
  */
-import { guardedDecide, type Decision, type GuardOptions, type Observations, type Plan, type RolloutState } from '@rollgate/core';
+import { guardedDecide, type Decision, type GuardOptions, type MetricDefinition, type Observations, type Plan, type RolloutState } from '@rollgate/core';
 import type { Database } from '../../db/database.js';
 import { LOCKS } from '../../db/database.js';
 import type { Logger } from '../../internal/logger.js';
 import type { Clock } from '../../internal/time.js';
 import { applyTransition, CONTROLLER_META, stageEnvironment, type ApplyHooks, type Transition } from './rollout-apply.js';
-import type { ObservationSource } from './observation-source.js';
+import type { CatalogLoader, ObservationRequest, ObservationSource } from './observation-source.js';
 import { getRollout, listTicked, loadPlanVersions, type RolloutRecord } from './rollout-store.js';
 
 /** What one tick did. */
@@ -106,6 +106,8 @@ export interface ControllerOptions {
   hooks?: ApplyHooks;
   /** Default {@link DEFAULT_GUARD}. */
   guard?: GuardOptions;
+  /** Each project's metric catalog (its own definitions give kinds, units and directions); default the built-in catalog. */
+  catalogs?: CatalogLoader;
 }
 
 export class RolloutController {
@@ -133,9 +135,32 @@ export class RolloutController {
     await this.queue.catch(() => undefined);
   }
 
-  /** The guard's decision for one rollout. */
-  decide(plan: Plan, state: RolloutState, observations: Observations, now: number): Decision {
-    return guardedDecide(plan, state, observations, now, this.options.guard ?? DEFAULT_GUARD);
+  /** The guard's decision for one rollout, judged with its project's metric `catalog` when given. */
+  decide(plan: Plan, state: RolloutState, observations: Observations, now: number, catalog?: readonly MetricDefinition[]): Decision {
+    const guard = this.options.guard ?? DEFAULT_GUARD;
+    return guardedDecide(plan, state, observations, now, catalog === undefined ? guard : { ...guard, catalog });
+  }
+
+  /** The metric catalogs of `projectIds`; on a failure, none (the built-in catalog applies and the tick goes on). */
+  async catalogs(projectIds: readonly string[]): Promise<ReadonlyMap<string, readonly MetricDefinition[]>> {
+    if (this.options.catalogs === undefined || projectIds.length === 0) return new Map();
+    try {
+      return await this.options.catalogs(projectIds);
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'loading project metric definitions failed; deciding with the built-in catalog');
+      return new Map();
+    }
+  }
+
+  /** Lets a batching source read the whole tick at once; a failure leaves each rollout to its own read. */
+  private async prefetch(requests: readonly ObservationRequest[], now: number): Promise<void> {
+    const source = this.options.source();
+    if (typeof source.prefetch !== 'function' || requests.length === 0) return;
+    try {
+      await source.prefetch(requests, now);
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'reading the tick\'s observations at once failed; reading them one rollout at a time');
+    }
   }
 
   /** Observations of a rollout's current stage; a failing source counts as no data. */
@@ -173,13 +198,21 @@ export class RolloutController {
       db,
       rollouts.map((r) => ({ planId: r.planId, version: r.planVersion })),
     );
-    const t1 = performance.now();
     const ms = now.getTime();
+    const requests: ObservationRequest[] = [];
+    for (const rollout of rollouts) {
+      const plan = plans.get(`${rollout.planId}:${rollout.planVersion}`);
+      const stage = plan?.stages[rollout.state.stageIndex];
+      if (plan !== undefined && stage !== undefined) requests.push({ rollout, plan, stage });
+    }
+    const catalogs = await this.catalogs([...new Set(requests.map((r) => r.rollout.projectId))]);
+    await this.prefetch(requests, ms);
+    const t1 = performance.now();
     const work: { rollout: RolloutRecord; plan: Plan; transition: Transition }[] = [];
     for (const rollout of rollouts) {
       const plan = plans.get(`${rollout.planId}:${rollout.planVersion}`);
       if (plan === undefined) continue;
-      const decision = this.decide(plan, rollout.state, await this.observe(rollout, plan, ms), ms);
+      const decision = this.decide(plan, rollout.state, await this.observe(rollout, plan, ms), ms, catalogs.get(rollout.projectId));
       const transition = transitionFor(rollout, plan, decision, ms);
       if (transition !== undefined) work.push({ rollout, plan, transition });
     }
@@ -219,7 +252,8 @@ export class RolloutController {
     const plan = plans.get(`${rollout.planId}:${rollout.planVersion}`);
     if (plan === undefined) return undefined;
     const ms = now.getTime();
-    const decision = this.decide(plan, rollout.state, await this.observe(rollout, plan, ms), ms);
+    const catalogs = await this.catalogs([rollout.projectId]);
+    const decision = this.decide(plan, rollout.state, await this.observe(rollout, plan, ms), ms, catalogs.get(rollout.projectId));
     const transition = transitionFor(rollout, plan, decision, ms);
     if (transition !== undefined) await this.apply(rollout, plan, transition, now);
     return decision;

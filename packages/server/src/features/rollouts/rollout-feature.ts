@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../../app-context.js';
 import { appMetricSources } from '../metric-definitions/composite-source.js';
+import { projectMetricCatalogs } from '../metric-definitions/metric-definition-store.js';
 import type { ObservationSource } from './observation-source.js';
 import { RolloutController } from './rollout-controller.js';
 import { registerRolloutRoutes } from './rollout-routes.js';
@@ -26,7 +27,13 @@ export function rolloutFeatureOf(app: FastifyInstance): RolloutFeature {
 /** Staged rollouts: the API, and the controller ticking every `rolloutTickMs` (stopped when the app closes). */
 export function registerRolloutFeature(app: FastifyInstance, ctx: AppContext): void {
   let source: ObservationSource = appMetricSources(ctx).source;
-  const controller = new RolloutController({ db: ctx.db, clock: ctx.clock, logger: ctx.logger, source: () => source });
+  const controller = new RolloutController({
+    db: ctx.db,
+    clock: ctx.clock,
+    logger: ctx.logger,
+    source: () => source,
+    catalogs: (projectIds) => projectMetricCatalogs(ctx.db, projectIds),
+  });
   const service = new RolloutService(ctx.db, ctx.stores.projects, ctx.clock, controller);
   registerRolloutRoutes(app, service);
   features.set(app, {

@@ -440,7 +440,8 @@ export class RolloutService {
     const now = this.clock().getTime();
     const active = r.status === 'running' || r.status === 'held' || r.status === 'awaiting_approval';
     const observations = active ? await this.controller.observe(r, plan, now) : { metrics: {} };
-    const decision = this.controller.decide(plan, r.state, observations, now);
+    const catalog = (await this.controller.catalogs([r.projectId])).get(r.projectId);
+    const decision = this.controller.decide(plan, r.state, observations, now, catalog);
     const summary = rolloutStatus(plan, r.state, decision, now);
     return { ...summary, segments: [...summary.segments], waitingFor: summary.waitingFor.map((w) => ({ ...w }) as Record<string, unknown>), decision: decision.kind };
   }
@@ -469,8 +470,13 @@ export class RolloutService {
       );
     }
     const observations = await this.controller.observe(r, plan, this.clock().getTime());
-    const result = analyzeExperiment(experiment, metricsReadBy(stage), observations);
-    return { rolloutId: r.id, stageIndex: index, stageId: stage.id, stageName: stage.name, ...result, ...(result.srm ? { srm: { ...result.srm, observed: [...result.srm.observed], expected: [...result.srm.expected], observedShares: [...result.srm.observedShares], expectedShares: [...result.srm.expectedShares] } } : {}) };
+    const catalog = (await this.controller.catalogs([r.projectId])).get(r.projectId);
+    const { srm, ...result } = analyzeExperiment(experiment, metricsReadBy(stage), observations, catalog === undefined ? {} : { catalog });
+    const view: RolloutExperiment = { rolloutId: r.id, stageIndex: index, stageId: stage.id, stageName: stage.name, ...result };
+    if (srm !== undefined) {
+      view.srm = { mismatch: srm.mismatch, pValue: srm.pValue, observed: [...srm.observed], expected: [...srm.expected], observedShares: [...srm.observedShares], expectedShares: [...srm.expectedShares], alpha: srm.alpha };
+    }
+    return view;
   }
 
   async rollbacks(projectKey: string, id: string, page: { cursor?: string; limit: number }): Promise<{ items: RollbackView[]; nextCursor: string | null }> {
