@@ -10,9 +10,12 @@
  * - no data: a source that knows no metric - every rollout holds, nothing is applied;
  * - healthy, waiting: healthy observations, every stage within its minimum duration - nothing is applied;
  * - healthy, 1% advance: as above, but 1% of the rollouts are past their minimum duration with
- *   checklist and approvals done - those advance (flag rule, rollout, decision, audit, outbox each).
+ *   checklist and approvals done - those advance (flag rule, rollout, decision, audit, outbox each);
+ * - stored metrics: the production source (each project's definitions, then the per-minute rows
+ *   POST /api/client/metrics writes) over --minutes minutes of rows for every metric of every
+ *   rollout, both cohorts: read with the tick's batched prefetch, and one rollout at a time.
  *
- * Options: --rollouts N (default 10000), --batch N (default 2000).
+ * Options: --rollouts N (default 10000), --batch N (default 2000), --minutes N (default 5).
  */
 import { performance } from 'node:perf_hooks';
 import { cpus } from 'node:os';
@@ -23,6 +26,10 @@ import { openPostgres } from '../../packages/server/dist/db/postgres.js';
 import { migrate } from '../../packages/server/dist/db/migrate.js';
 import { RolloutController } from '../../packages/server/dist/features/rollouts/rollout-controller.js';
 import { noDataSource } from '../../packages/server/dist/features/rollouts/observation-source.js';
+import { MetricSources } from '../../packages/server/dist/features/metric-definitions/composite-source.js';
+import { projectMetricCatalogs } from '../../packages/server/dist/features/metric-definitions/metric-definition-store.js';
+import { metricsObservationSource } from '../../packages/server/dist/features/metrics/metrics-source.js';
+import { metricsReadBy } from '@rollgate/core';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -31,6 +38,7 @@ const option = (name, fallback) => {
 };
 const N = option('rollouts', 10_000);
 const BATCH = option('batch', 2_000);
+const MINUTES = option('minutes', 5);
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 0, 15);
 
@@ -119,9 +127,33 @@ await scenario('healthy, waiting');
 await makeReady();
 await scenario('healthy, 1% advance');
 
+// Stored metrics: rows for the last MINUTES minutes of every metric the first stage reads, per rollout and cohort.
+const metricKeys = metricsReadBy(PLAN.stages[0]);
+const healthyRow = { 'error-rate': [0.0005, 0], 'cache-hit-rate': [0.97, 0], uptime: [1, 0], 'response-time-avg': [150, 40], 'db-query-time': [100, 30] };
+const metricsSeeded = performance.now();
+for (let from = 1; from <= N; from += BATCH) {
+  const to = Math.min(N, from + BATCH - 1);
+  await db.query(
+    `insert into metric_minutes (environment_id, flag_key, metric, minute, cohort, count, sum, sum_sq, events)
+     select $1, 'f-' || i, m.key, to_timestamp(($2::bigint - k * 60000) / 1000.0), c.cohort, 2000, 2000 * m.mean, 2000 * (m.mean * m.mean + m.sd * m.sd), 2000 * m.mean
+       from generate_series($3::int, $4::int) i, generate_series(1, $5::int) k,
+            jsonb_to_recordset($6::jsonb) as m(key text, mean float8, sd float8), (values ('treatment'), ('control')) c(cohort)`,
+    [envId, NOW, from, to, MINUTES, JSON.stringify(metricKeys.map((key) => ({ key, mean: healthyRow[key]?.[0] ?? 1, sd: healthyRow[key]?.[1] ?? 0 })))],
+  );
+}
+const metricsSeedMs = performance.now() - metricsSeeded;
+await db.query("update rollouts set state = state || jsonb_build_object('stageStartedAt', $1::bigint) where project_id = $2", [NOW - DAY, projectId]);
+const push = metricsObservationSource(db, { catalogs: (ids) => projectMetricCatalogs(db, ids) });
+const production = new MetricSources({ db, push, logger, prometheusUrl: undefined }).source;
+source = production;
+await scenario('stored metrics, prefetched');
+// The same reads without the tick's prefetch: one query (or two) per rollout.
+source = (rollout, plan, stage, now) => production(rollout, plan, stage, now);
+await scenario('stored metrics, one by one');
+
 const fmt = (n) => n.toFixed(0).padStart(8);
 console.log(`\nRollout controller tick, ${N.toLocaleString('en-US')} active rollouts, ${db.kind}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), Node ${process.version}`);
-console.log(`seeded in ${(seedMs / 1000).toFixed(1)} s\n`);
+console.log(`seeded in ${(seedMs / 1000).toFixed(1)} s; ${(N * metricKeys.length * 2 * MINUTES).toLocaleString('en-US')} metric rows (${MINUTES} min x ${metricKeys.length} metrics x 2 cohorts per rollout) in ${(metricsSeedMs / 1000).toFixed(1)} s\n`);
 console.log('| scenario                 | rollouts | applied | load ms | decide ms | apply ms | total ms |');
 console.log('|:-------------------------|---------:|--------:|--------:|----------:|---------:|---------:|');
 for (const r of rows) {
