@@ -59,7 +59,7 @@ export {
 } from './stats/msprt.js';
 export { sequentialSrmTest, srmCheck, preferSrmHold, logGamma, type SrmResult, type SrmOptions, type SrmCheckInput, type SrmHold } from './stats/srm.js';
 export { sequentialGateAssessor, type SequentialGateAssessorOptions } from './stats/gate-assessor.js';
-export { guardedDecide, expectedTreatmentShare, groupSrmCheck, type GuardOptions } from './stats/guard.js';
+export { guardedDecide, expectedTreatmentShare, groupSrmCheck, withoutStaleData, type GuardOptions } from './stats/guard.js';
 export {
   analyzeExperiment,
   experimentMetrics,

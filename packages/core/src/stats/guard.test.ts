@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { guardedDecide, expectedTreatmentShare } from './guard.js';
+import { guardedDecide, expectedTreatmentShare, withoutStaleData } from './guard.js';
 import { sequentialGateAssessor } from './gate-assessor.js';
 import { decide } from '../rollouts/decide.js';
 import { METRIC_CATALOG, metricDefinition } from '../rollouts/metrics-catalog.js';
@@ -67,6 +67,47 @@ describe('guardedDecide', () => {
     const obs = tickets(1, 1);
     const expected = decide(S003, state, obs, now, { assessGate: sequentialGateAssessor({ plan: S003 }) });
     expect(guardedDecide(S003, state, obs, now)).toEqual(expected);
+  });
+});
+
+describe('guardedDecide: data that stopped arriving', () => {
+  const MIN = 60_000;
+  // Seed 003's 10% stage, healthy and past its minimum duration, but the series of every metric ended `silentFor` ago.
+  const silentObservations = (silentFor: number): Observations => {
+    const obs = tickets(1, 1);
+    const metrics = Object.fromEntries(
+      Object.entries(obs.metrics).map(([k, o]) => [k, { ...o!, series: (o!.series ?? []).filter((i) => i.end <= now - silentFor) }]),
+    );
+    return { metrics };
+  };
+  it('holds with "no data" when every source went quiet 11 minutes ago, instead of advancing on the stale stage totals', () => {
+    const obs = silentObservations(11 * MIN);
+    expect(guardedDecide(S003, state, obs, now, { sequential: { successCriteria: 'guardrail' } }).kind).toBe('advance');
+    const d = guardedDecide(S003, state, obs, now, { sequential: { successCriteria: 'guardrail' }, staleAfterMs: 10 * MIN });
+    expect(d).toMatchObject({ kind: 'hold', requiresPerson: false });
+    expect(d.reason).toMatch(/^Holding: no data for .*error-rate.* in the treatment cohort/);
+  });
+  it('keeps data that is fresh, and metrics that have no series to judge by', () => {
+    const fresh = tickets(1, 1);
+    expect(withoutStaleData(fresh, now, 10 * 60_000)).toBe(fresh);
+    const noSeries: Observations = { metrics: { 'error-rate': { treatment: { value: 1, samples: 10 } } } };
+    expect(withoutStaleData(noSeries, now, 1)).toBe(noSeries);
+    // One cohort quiet, the other not: only the quiet one goes.
+    const half: Observations = {
+      metrics: {
+        'error-rate': {
+          treatment: { value: 1, samples: 10 },
+          control: { value: 1, samples: 10 },
+          series: [
+            { start: now - 30 * MIN, end: now - 29 * MIN, treatment: { value: 1, samples: 5 } },
+            { start: now - MIN, end: now, control: { value: 1, samples: 5 } },
+          ],
+        },
+      },
+    };
+    const r = withoutStaleData(half, now, 10 * MIN).metrics['error-rate']!;
+    expect(r.treatment).toBeUndefined();
+    expect(r.control).toEqual({ value: 1, samples: 10 });
   });
 });
 

@@ -4,7 +4,7 @@
  * The controller calls this every tick; bench/guard measures it.
  */
 import { decide } from '../rollouts/decide.js';
-import type { Decision, MetricDefinition, Observations, Plan, RolloutState } from '../rollouts/types.js';
+import type { Decision, MetricDefinition, MetricObservation, Observations, Plan, RolloutState } from '../rollouts/types.js';
 import { sequentialGateAssessor, type SequentialGateAssessorOptions } from './gate-assessor.js';
 import { preferSrmHold, sequentialSrmTest, srmCheck, type SrmHold, type SrmOptions } from './srm.js';
 
@@ -16,6 +16,41 @@ export interface GuardOptions {
   srm?: SrmOptions | false;
   /** Metric definitions (the catalog and a project's own metrics); default the built-in catalog. */
   catalog?: readonly MetricDefinition[];
+  /**
+   * A cohort whose newest data in a metric's series is older than this (ms)
+   * has no data for that metric: when a source stops sending, its stage
+   * totals stay but are stale, and deciding on them would advance on silence.
+   * Metrics without a series are left as they are. Default: no limit.
+   */
+  staleAfterMs?: number;
+}
+
+/**
+ * `observations` without the cohorts whose newest series data ended more
+ * than `staleAfterMs` before `now` (see {@link GuardOptions.staleAfterMs}).
+ *
+ * @example
+ * withoutStaleData({ metrics: { 'error-rate': { treatment, series: [{ start: 0, end: 60_000, treatment }] } } }, 3_600_000, 600_000).metrics['error-rate']?.treatment; // undefined
+ */
+export function withoutStaleData(observations: Observations, now: number, staleAfterMs: number): Observations {
+  let changed = false;
+  const metrics: Record<string, MetricObservation | undefined> = {};
+  for (const [key, o] of Object.entries(observations.metrics)) {
+    metrics[key] = o;
+    if (o === undefined || !Array.isArray(o.series) || o.series.length === 0) continue;
+    const next: MetricObservation = { ...o };
+    for (const cohort of ['treatment', 'control'] as const) {
+      if (next[cohort] === undefined) continue;
+      let newest = -Infinity;
+      for (const interval of o.series) if ((interval[cohort]?.samples ?? 0) > 0 && interval.end > newest) newest = interval.end;
+      if (newest < now - staleAfterMs) {
+        delete next[cohort];
+        changed = true;
+      }
+    }
+    metrics[key] = next;
+  }
+  return changed ? { ...observations, metrics } : observations;
 }
 
 /**
@@ -34,13 +69,16 @@ export function expectedTreatmentShare(plan: Plan, state: RolloutState): number 
  * `decide` with the sequential assessor, then the SRM check. A rollback or
  * disable from the gates stands (it rests on the treatment's own numbers);
  * otherwise a mismatch of the cohorts' sizes holds the rollout for a person
- * with "assignment problem". The check runs while the stage is running and
+ * with "assignment problem". With `staleAfterMs`, a cohort whose data stopped
+ * arriving has no data (so the stage holds instead of reading stale totals). The check runs while the stage is running and
  * until a person resumes it in this stage (the resume acknowledges it).
  *
  * @example
  * guardedDecide(plan, state, { metrics, assignments: { treatment: 1200, control: 8800 } }, now).kind; // 'hold' when the split is 10/90
  */
-export function guardedDecide(plan: Plan, state: RolloutState, observations: Observations, now: number, options: GuardOptions = {}): Decision {
+export function guardedDecide(plan: Plan, state: RolloutState, given: Observations, now: number, options: GuardOptions = {}): Decision {
+  const stale = options.staleAfterMs;
+  const observations = typeof stale === 'number' && Number.isFinite(stale) && stale > 0 ? withoutStaleData(given, now, stale) : given;
   const assessGate = sequentialGateAssessor({ ...options.sequential, plan });
   const decision = decide(plan, state, observations, now, options.catalog === undefined ? { assessGate } : { assessGate, catalog: options.catalog });
   if (options.srm === false || state.status !== 'running') return decision;

@@ -282,6 +282,23 @@ describe.each(testBackends())('metrics ingestion (%s)', (backend) => {
       expect(gate.summary).toMatch(/^checkout-failures \+5% vs control \(6% vs 1%\) breaches > 0% by sequential test/);
     });
 
+    it('holds with "no data" when the metrics stop arriving, instead of advancing on the totals gathered before', async () => {
+      const { id, flag } = await startRollout();
+      // Forty minutes of healthy data, then nothing: the SDKs' pipeline broke.
+      await run(id, flag, 1, 1, 4, () => false);
+      expect((await rollout(id)).stageIndex).toBe(0);
+      for (let i = 0; i < 6; i++) await feature.controller.tick(time.advance(20 * MINUTE));
+      const r = await rollout(id);
+      // The minimum hour has long passed and the stage totals are healthy, but they are two hours old.
+      expect(r).toMatchObject({ status: 'running', stageIndex: 0 });
+      expect(r.statusSummary.decision).toBe('hold');
+      expect(r.statusSummary.summary).toMatch(/no data for error-rate in the treatment cohort/);
+      // Data again: it advances.
+      const back = await run(id, flag, 1, 1, 3, (x) => x.stageIndex >= 1);
+      expect(back.stageIndex).toBe(1);
+      await t.request('POST', `${P}/rollouts/${id}/abort`, {});
+    });
+
     it('rolls back on a 6% treatment error rate', async () => {
       const { id, flag } = await startRollout();
       const r = await run(id, flag, 12, 1, 3, (x) => x.status !== 'running');
