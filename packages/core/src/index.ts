@@ -57,11 +57,12 @@ export {
   type ProportionCounts,
   type MeanSummary,
 } from './stats/msprt.js';
-export { sequentialSrmTest, srmCheck, preferSrmHold, logGamma, type SrmResult, type SrmOptions, type SrmCheckInput, type SrmHold } from './stats/srm.js';
+export { sequentialSrmTest, srmCheck, srmHold, preferSrmHold, logGamma, type SrmResult, type SrmOptions, type SrmCheckInput, type SrmHold } from './stats/srm.js';
 export { sequentialGateAssessor, type SequentialGateAssessorOptions } from './stats/gate-assessor.js';
 export { guardedDecide, expectedTreatmentShare, groupSrmCheck, withoutStaleData, type GuardOptions } from './stats/guard.js';
 export {
   analyzeExperiment,
+  groupSrm,
   experimentMetrics,
   type ExperimentVerdict,
   type GroupComparison,

@@ -14,6 +14,7 @@ import { AnswerCache, defaultStorage, type CachedAnswer, type StorageLike } from
 import { backoffDelay } from './internal/backoff.js';
 import { Emitter } from './internal/emitter.js';
 import { contextKeyOf, isFrontendEvaluation, isRecord, typeMatches, type FrontendEvaluation, type FrontendFlagResult } from './internal/frontend-evaluation.js';
+import type { ConnectionOptions } from './internal/connection-options.js';
 import { consoleLogger, type Logger } from './internal/logger.js';
 import { SseParser } from './sse-parser.js';
 
@@ -22,7 +23,7 @@ export type { FrontendEvaluation, FrontendFlagResult } from './internal/frontend
 export type { StorageLike } from './internal/answer-cache.js';
 export type { Logger } from './internal/logger.js';
 
-export interface BrowserClientOptions {
+export interface BrowserClientOptions extends ConnectionOptions {
   /** The Rollgate server's base URL, e.g. `https://rollgate.example.com`. */
   url: string;
   /** A browser token (`rg_browser_...`), scoped to one project and environment. It is public: it can only evaluate. */
@@ -37,20 +38,6 @@ export interface BrowserClientOptions {
   bootstrap?: FrontendEvaluation;
   /** The fetch function (default the global `fetch`). */
   fetch?: typeof fetch;
-  /** Follow changes over the frontend stream (default true); false polls instead. */
-  stream?: boolean;
-  /** Polling interval when polling (stream off, failing or unsupported), in ms. Default 30,000. */
-  pollIntervalMs?: number;
-  /** Timeout of an evaluation request, and of the stream's response head, in ms. Default 10,000. */
-  requestTimeoutMs?: number;
-  /** A stream silent for this long (no event, no heartbeat) is reconnected. Default 60,000 (the server's heartbeat is 15 s). */
-  streamIdleTimeoutMs?: number;
-  /** First reconnect delay ceiling, in ms (exponential backoff with full jitter). Default 1,000. */
-  reconnectBaseMs?: number;
-  /** Largest reconnect delay, in ms. Default 30,000. */
-  reconnectMaxMs?: number;
-  /** Consecutive stream failures after which the client also polls until the stream is back. Default 3. */
-  streamFailuresBeforePolling?: number;
   /** Do not contact the server until `start()` is called (the React provider uses this). Default false. */
   deferStart?: boolean;
   /** Default: console.warn / console.error. Pass `{}` to silence it. */

@@ -22,18 +22,14 @@ import {
 } from '@rollgate/core';
 import { backoffDelay, createAgents, get, postJson, startGet, type Agents } from './http.js';
 import { ANONYMOUS, cohortOf, hashedContextKey, MAX_BATCH_ITEMS, MetricsQueue, ownedRulesOf, type Batch, type FlushResult, type MetricItem, type MetricsOptions, type OwnedRules, type OwnedServe } from './metrics.js';
+import type { ConnectionOptions } from './internal/connection-options.js';
+import type { Logger } from './internal/logger.js';
 import { Overrides, type OverrideOptions } from './overrides.js';
+
+export type { Logger } from './internal/logger.js';
 import { SseParser, type SseEvent } from './sse-parser.js';
 
-/** Where log lines go. Every method is optional; a missing one drops those lines. */
-export interface Logger {
-  debug?(message: string, details?: Record<string, unknown>): void;
-  info?(message: string, details?: Record<string, unknown>): void;
-  warn?(message: string, details?: Record<string, unknown>): void;
-  error?(message: string, details?: Record<string, unknown>): void;
-}
-
-export interface ClientOptions {
+export interface ClientOptions extends ConnectionOptions {
   /** The Rollgate server's base URL, e.g. `https://rollgate.internal:4242`. Not needed when `offline`. */
   url?: string;
   /** A server SDK token (`rg_server_...`), scoped to one project and environment. */
@@ -42,20 +38,6 @@ export interface ClientOptions {
   bootstrap?: Snapshot | string | unknown;
   /** Never touch the network: serve `bootstrap` (an empty snapshot without one). */
   offline?: boolean;
-  /** Follow changes over Server-Sent Events (default true); false polls instead. */
-  stream?: boolean;
-  /** Polling interval when polling (stream off, or failing), in ms. Default 30,000. */
-  pollIntervalMs?: number;
-  /** Timeout of a snapshot request, and of a stream's response head, in ms. Default 10,000. */
-  requestTimeoutMs?: number;
-  /** A stream silent for this long (no event, no heartbeat) is reconnected. Default 60,000 (the server's heartbeat is 15 s). */
-  streamIdleTimeoutMs?: number;
-  /** First reconnect delay ceiling, in ms (exponential backoff with full jitter). Default 1,000. */
-  reconnectBaseMs?: number;
-  /** Largest reconnect delay, in ms. Default 30,000. */
-  reconnectMaxMs?: number;
-  /** Consecutive stream failures after which the client also polls until the stream is back. Default 3. */
-  streamFailuresBeforePolling?: number;
   /** Development and tests only: local overrides (see docs/sdk.md). Off unless given. */
   overrides?: OverrideOptions;
   /**

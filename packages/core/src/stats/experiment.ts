@@ -8,7 +8,7 @@ import { metricDefinition, METRIC_CATALOG } from '../rollouts/metrics-catalog.js
 import { formatNumber, formatValue } from '../rollouts/internal/format.js';
 import type { CohortAggregate, Experiment, MetricDefinition, Observations } from '../rollouts/types.js';
 import { meanDifferenceTest, proportionDifferenceTest, type SequentialTestResult } from './msprt.js';
-import { sequentialSrmTest, type SrmResult } from './srm.js';
+import { sequentialSrmTest, type SrmOptions, type SrmResult } from './srm.js';
 
 /** `better` or `worse` than the control group by the metric's direction, when the confidence sequence excludes no difference. */
 export type ExperimentVerdict = 'better' | 'worse' | 'inconclusive' | 'no_data';
@@ -66,6 +66,21 @@ function usable(a: CohortAggregate | undefined): a is CohortAggregate {
   return a !== undefined && Number.isFinite(a.value) && Number.isFinite(a.samples) && a.samples > 0;
 }
 
+/**
+ * The sequential SRM test of an experiment's groups: contexts assigned to
+ * each group (by variation) against the groups' weights.
+ *
+ * @example
+ * groupSrm(experiment, { advanced: 3000, simplified: 2333, choice: 2333, automatic: 2334 }).mismatch; // true
+ */
+export function groupSrm(experiment: Experiment, assigned: Readonly<Record<string, number>>, options: SrmOptions = {}): SrmResult {
+  return sequentialSrmTest(
+    experiment.groups.map((g) => assigned[g.variation] ?? 0),
+    experiment.groups.map((g) => g.weight),
+    options,
+  );
+}
+
 /** Metrics an experiment compares: its own list, else what the stage's gates and matrices read. */
 export function experimentMetrics(experiment: Experiment, stageMetrics: readonly string[]): string[] {
   return experiment.metrics !== undefined && experiment.metrics.length > 0 ? [...experiment.metrics] : [...stageMetrics];
@@ -95,13 +110,7 @@ export function analyzeExperiment(experiment: Experiment, stageMetrics: readonly
     return out;
   });
   const result: ExperimentResult = { control: experiment.control, groups, metrics: [], alpha, comparisons };
-  if (assigned !== undefined) {
-    result.srm = sequentialSrmTest(
-      experiment.groups.map((g) => assigned[g.variation] ?? 0),
-      experiment.groups.map((g) => g.weight),
-      options.srmAlpha === undefined ? {} : { alpha: options.srmAlpha },
-    );
-  }
+  if (assigned !== undefined) result.srm = groupSrm(experiment, assigned, options.srmAlpha === undefined ? {} : { alpha: options.srmAlpha });
   for (const metric of metrics) {
     const definition = metricDefinition(metric, catalog);
     const byVariant = observations.metrics[metric]?.variants ?? {};

@@ -6,7 +6,8 @@
 import { decide } from '../rollouts/decide.js';
 import type { Decision, MetricDefinition, MetricObservation, Observations, Plan, RolloutState } from '../rollouts/types.js';
 import { sequentialGateAssessor, type SequentialGateAssessorOptions } from './gate-assessor.js';
-import { preferSrmHold, sequentialSrmTest, srmCheck, type SrmHold, type SrmOptions } from './srm.js';
+import { groupSrm } from './experiment.js';
+import { percent, preferSrmHold, srmCheck, srmHold, type SrmHold, type SrmOptions } from './srm.js';
 
 /** Options of {@link guardedDecide}. */
 export interface GuardOptions {
@@ -92,8 +93,6 @@ export function guardedDecide(plan: Plan, state: RolloutState, given: Observatio
   return preferSrmHold(decision, cohorts ?? groupSrmCheck(plan, state, observations, srmOptions));
 }
 
-const percent = (x: number): string => `${String(Math.round(x * 1000) / 10)}%`;
-
 /**
  * An experiment stage's groups against their weights: within the treatment,
  * each group should hold its weight's share of the assigned contexts.
@@ -102,22 +101,8 @@ export function groupSrmCheck(plan: Plan, state: RolloutState, observations: Obs
   const experiment = plan.stages[state.stageIndex]?.experiment;
   const assigned = observations.assignments?.variants;
   if (experiment === undefined || assigned === undefined) return undefined;
-  const srm = sequentialSrmTest(
-    experiment.groups.map((g) => assigned[g.variation] ?? 0),
-    experiment.groups.map((g) => g.weight),
-    options,
-  );
+  const srm = groupSrm(experiment, assigned, options);
   if (!srm.mismatch) return undefined;
-  const p = srm.pValue < 1e-6 ? srm.pValue.toExponential(1) : String(Math.round(srm.pValue * 1e6) / 1e6);
   const shares = experiment.groups.map((g, i) => `${g.variation} ${percent(srm.observedShares[i] ?? 0)} (expected ${percent(srm.expectedShares[i] ?? 0)})`).join(', ');
-  return {
-    kind: 'hold',
-    requiresPerson: true,
-    trigger: 'srm',
-    reason: `Holding: assignment problem: the experiment's groups do not match their weights: ${shares} (sequential SRM test p = ${p} <= ${String(srm.alpha)}); every comparison between the groups is suspect until the assignment is fixed.`,
-    evidence: { gates: [], matrices: [] },
-    health: 'yellow',
-    waitingFor: [{ kind: 'resume' }],
-    srm,
-  };
+  return srmHold(srm, `the experiment's groups do not match their weights: ${shares}`, 'groups');
 }

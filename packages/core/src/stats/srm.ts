@@ -142,7 +142,8 @@ export type SrmHold = Extract<Decision, { kind: 'hold' }> & { srm: SrmResult };
 
 const EMPTY_EVIDENCE: Evidence = { gates: [], matrices: [] };
 
-function percent(x: number): string {
+/** A share as a percent with one decimal: 0.123 -> `12.3%`. */
+export function percent(x: number): string {
   return `${String(Math.round(x * 1000) / 10)}%`;
 }
 
@@ -165,15 +166,25 @@ export function srmCheck(input: SrmCheckInput, options: SrmOptions = {}): SrmHol
   const srm = sequentialSrmTest([input.treatment, input.control], [share, 1 - share], options);
   if (!srm.mismatch) return undefined;
   const total = (srm.observed[0] ?? 0) + (srm.observed[1] ?? 0);
+  return srmHold(
+    srm,
+    `the treatment cohort has ${percent(srm.observedShares[0] ?? 0)} of ${String(total)} assigned contexts where the split expects ${percent(share)}`,
+    'cohorts',
+  );
+}
+
+/**
+ * The hold for a mismatch `srm` found: "Holding: assignment problem:
+ * `what` (sequential SRM test p = ...); every comparison between the
+ * `between` is suspect ...", for a person to resume.
+ */
+export function srmHold(srm: SrmResult, what: string, between: string): SrmHold {
   const p = srm.pValue < 1e-6 ? srm.pValue.toExponential(1) : String(Math.round(srm.pValue * 1e6) / 1e6);
   return {
     kind: 'hold',
     requiresPerson: true,
     trigger: 'srm',
-    reason:
-      `Holding: assignment problem: the treatment cohort has ${percent(srm.observedShares[0] ?? 0)} of ${String(total)} assigned contexts ` +
-      `where the split expects ${percent(share)} (sequential SRM test p = ${p} <= ${String(srm.alpha)}); ` +
-      'every comparison between the cohorts is suspect until the assignment is fixed.',
+    reason: `Holding: assignment problem: ${what} (sequential SRM test p = ${p} <= ${String(srm.alpha)}); every comparison between the ${between} is suspect until the assignment is fixed.`,
     evidence: EMPTY_EVIDENCE,
     health: 'yellow',
     waitingFor: [{ kind: 'resume' }],

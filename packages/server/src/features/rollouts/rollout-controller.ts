@@ -161,6 +161,11 @@ export class RolloutController {
     }
   }
 
+  /** The metric catalog of one project (undefined: the built-in catalog applies). */
+  async catalogOf(projectId: string): Promise<readonly MetricDefinition[] | undefined> {
+    return (await this.catalogs([projectId])).get(projectId);
+  }
+
   /** Lets a batching source read the whole tick at once; a failure leaves each rollout to its own read. */
   private async prefetch(requests: readonly ObservationRequest[], now: number): Promise<void> {
     const source = this.options.source();
@@ -261,8 +266,7 @@ export class RolloutController {
     const plan = plans.get(`${rollout.planId}:${rollout.planVersion}`);
     if (plan === undefined) return undefined;
     const ms = now.getTime();
-    const catalogs = await this.catalogs([rollout.projectId]);
-    const decision = this.decide(plan, rollout.state, await this.observe(rollout, plan, ms), ms, catalogs.get(rollout.projectId));
+    const decision = this.decide(plan, rollout.state, await this.observe(rollout, plan, ms), ms, await this.catalogOf(rollout.projectId));
     const transition = transitionFor(rollout, plan, decision, ms);
     if (transition !== undefined) await this.apply(rollout, plan, transition, now);
     return decision;

@@ -440,7 +440,7 @@ export class RolloutService {
     const now = this.clock().getTime();
     const active = r.status === 'running' || r.status === 'held' || r.status === 'awaiting_approval';
     const observations = active ? await this.controller.observe(r, plan, now) : { metrics: {} };
-    const catalog = (await this.controller.catalogs([r.projectId])).get(r.projectId);
+    const catalog = await this.controller.catalogOf(r.projectId);
     const decision = this.controller.decide(plan, r.state, observations, now, catalog);
     const summary = rolloutStatus(plan, r.state, decision, now);
     return { ...summary, segments: [...summary.segments], waitingFor: summary.waitingFor.map((w) => ({ ...w }) as Record<string, unknown>), decision: decision.kind };
@@ -470,7 +470,7 @@ export class RolloutService {
       );
     }
     const observations = await this.controller.observe(r, plan, this.clock().getTime());
-    const catalog = (await this.controller.catalogs([r.projectId])).get(r.projectId);
+    const catalog = await this.controller.catalogOf(r.projectId);
     const { srm, ...result } = analyzeExperiment(experiment, metricsReadBy(stage), observations, catalog === undefined ? {} : { catalog });
     const view: RolloutExperiment = { rolloutId: r.id, stageIndex: index, stageId: stage.id, stageName: stage.name, ...result };
     if (srm !== undefined) {
