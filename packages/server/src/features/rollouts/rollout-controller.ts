@@ -247,10 +247,15 @@ export class RolloutController {
     return { leader: true, evaluated: rollouts.length, applied, stale, failed, timings: { load: t1 - t0, decide: t2 - t1, apply: t3 - t2, total: t3 - t0 } };
   }
 
-  /** Applies one transition in one transaction; false when it was made from a stale version. */
-  async apply(rollout: RolloutRecord, plan: Plan, transition: Transition, now: Date): Promise<boolean> {
+  /**
+   * Applies one transition in one transaction; false when it was made from a
+   * stale version. `requestId`: the request that caused it (a person's
+   * action), recorded with the decision's audit event; null on ticks.
+   */
+  async apply(rollout: RolloutRecord, plan: Plan, transition: Transition, now: Date, requestId: string | null = null): Promise<boolean> {
+    const meta = requestId === null ? CONTROLLER_META : { ...CONTROLLER_META, requestId };
     try {
-      return (await this.options.db.transaction((tx) => applyTransition(tx, rollout, plan, transition, CONTROLLER_META, now, this.hooks))) !== false;
+      return (await this.options.db.transaction((tx) => applyTransition(tx, rollout, plan, transition, meta, now, this.hooks))) !== false;
     } catch (error) {
       // Another applier recorded a decision from the same version first.
       if ((error as { code?: unknown }).code === '23505') return false;
@@ -258,8 +263,11 @@ export class RolloutController {
     }
   }
 
-  /** Decides and applies for one rollout now (after a person's action); returns the decision. */
-  async evaluate(rolloutId: string, now: Date = this.options.clock()): Promise<Decision | undefined> {
+  /**
+   * Decides and applies for one rollout now (after a person's action, whose
+   * `requestId` the decision is audited with); returns the decision.
+   */
+  async evaluate(rolloutId: string, requestId: string | null = null, now: Date = this.options.clock()): Promise<Decision | undefined> {
     const rollout = await getRollout(this.options.db, rolloutId);
     if (rollout === undefined) return undefined;
     const plans = await loadPlanVersions(this.options.db, [{ planId: rollout.planId, version: rollout.planVersion }]);
@@ -268,7 +276,7 @@ export class RolloutController {
     const ms = now.getTime();
     const decision = this.decide(plan, rollout.state, await this.observe(rollout, plan, ms), ms, await this.catalogOf(rollout.projectId));
     const transition = transitionFor(rollout, plan, decision, ms);
-    if (transition !== undefined) await this.apply(rollout, plan, transition, now);
+    if (transition !== undefined) await this.apply(rollout, plan, transition, now, requestId);
     return decision;
   }
 }

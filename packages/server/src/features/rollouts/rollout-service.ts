@@ -263,7 +263,7 @@ export class RolloutService {
 
   private async actAndEvaluate(meta: WriteMeta, projectKey: string, id: string, allowed: readonly RolloutStatus[], what: string, action: Action): Promise<RolloutView> {
     await this.act(meta, projectKey, id, allowed, what, action);
-    await this.controller.evaluate(id);
+    await this.controller.evaluate(id, meta.requestId);
     return toRolloutView(await this.rollout(this.db, projectKey, id));
   }
 
@@ -387,7 +387,7 @@ export class RolloutService {
       }
       return { kind: 'checklist', reason: `${user.name} ticked ${JSON.stringify(item.text)}`, status: r.status, state, decision: { action: 'checklist', itemId } };
     });
-    await this.controller.evaluate(id);
+    await this.controller.evaluate(id, meta.requestId);
     return toRolloutView(await this.rollout(this.db, projectKey, id));
   }
 

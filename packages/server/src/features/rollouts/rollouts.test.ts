@@ -258,6 +258,13 @@ describe.each(testBackends())('staged rollouts (%s)', (backend) => {
       const kinds = (await decisionsOf(id)).map((d) => d.kind);
       expect(kinds.slice(0, 2)).toEqual(['advance', 'force_advance_request']);
       expect((await decisionsOf(id))[0].decision.forced).toBe(true);
+      // The decision the request caused is audited with that request's id, like the request itself.
+      const audited = await t.db.query<{ action: string; request_id: string | null }>(
+        "select action, request_id from audit_events where resource_id = $1 and action in ('rollout.force_advance_request', 'rollout.advance')",
+        [id],
+      );
+      expect(audited.map((a) => a.action).sort()).toEqual(['rollout.advance', 'rollout.force_advance_request']);
+      for (const a of audited) expect(a.request_id).toBe(forced.headers['x-request-id']);
     });
   });
 
