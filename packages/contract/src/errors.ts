@@ -15,6 +15,8 @@ export interface ErrorDefinition {
 export const ERROR_CODES = {
   VALIDATION_FAILED: { status: 400, title: 'The request does not match the schema', fix: 'Read details.issues: each names the field (path) and what is wrong with it.' },
   INVALID_JSON: { status: 400, title: 'The body is not valid JSON', fix: 'Send a JSON body with Content-Type: application/json.' },
+  INVALID_CHARACTER: { status: 400, title: 'A string holds a NUL character or a lone UTF-16 surrogate', fix: 'Send well-formed Unicode text without U+0000 (details.where and details.path say where the string is).' },
+  JSON_TOO_DEEP: { status: 400, title: 'The JSON body is nested too deeply', fix: 'Send a body nested at most details.maxDepth levels deep.' },
   INVALID_CONFIGURATION: { status: 400, title: 'The flag, segment, rollout plan or metric definition configuration is not valid', fix: 'Read details.issues: each names the path in the configuration and the problem (unknown variation, unsafe regex, weights that do not sum to 100,000, percentages going backwards, unknown metric or segment, an unknown template placeholder, ...).' },
   UNAUTHENTICATED: { status: 401, title: 'No valid token', fix: 'Send Authorization: Bearer <token> with a token that exists and is not revoked.' },
   FORBIDDEN: { status: 403, title: 'The token may not do this', fix: 'Use a token whose role or scope allows the action (details.required says which).' },
