@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { evaluate, validateSnapshot, type EvaluationContext } from '@rollgate/core';
-import { ConfigError, loadConfigWith, startServer, type RunningServer, type ServerConfig } from '@rollgate/server';
+import { ConfigError, DataDirLockedError, loadConfigWith, startServer, type RunningServer, type ServerConfig } from '@rollgate/server';
 
 /** Where the command writes; a parameter so that tests can capture it. */
 export interface CliIo {
@@ -144,6 +144,10 @@ async function startCommand(args: string[], io: CliIo, signals: NodeJS.EventEmit
     server = await startServer(config);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
+    if (e instanceof DataDirLockedError) {
+      io.err(`rollgate start: ${e.message}`);
+      return 1;
+    }
     if (code === 'EADDRINUSE') {
       io.err(`rollgate start: port ${config.port} is in use. Stop the other process or pick another port: rollgate start --port 4343`);
       return 1;

@@ -1,18 +1,31 @@
 import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
+import { lockDataDir } from './data-dir-lock.js';
 import type { Database, Sql } from './database.js';
 
 /**
  * The embedded database: PostgreSQL compiled to WASM, in one data directory.
  * Single process: PGlite runs one query at a time, and a transaction holds it
- * until it ends, so transactions here are serial by construction.
+ * until it ends, so transactions here are serial by construction. A data
+ * directory is locked for its process (`DataDirLockedError` for a second one)
+ * until the database is closed.
  *
  * @example
  * const db = await openPglite('./.rollgate/data');
  */
 export async function openPglite(dataDir: string | undefined): Promise<Database> {
-  if (dataDir !== undefined) await mkdir(dataDir, { recursive: true });
-  const pg = dataDir === undefined ? await PGlite.create() : await PGlite.create(dataDir);
+  let release = async (): Promise<void> => undefined;
+  if (dataDir !== undefined) {
+    await mkdir(dataDir, { recursive: true });
+    release = await lockDataDir(dataDir);
+  }
+  let pg: PGlite;
+  try {
+    pg = dataDir === undefined ? await PGlite.create() : await PGlite.create(dataDir);
+  } catch (error) {
+    await release();
+    throw error;
+  }
   const run = async <T>(sql: Pick<PGlite, 'query'>, text: string, params?: readonly unknown[]): Promise<T[]> =>
     (await sql.query<T>(text, params as unknown[] | undefined)).rows;
   let active = 0;
@@ -69,7 +82,7 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
       return async () => unsubscribe();
     },
     stats: () => ({ total: 1, idle: active === 0 ? 1 : 0, waiting: Math.max(0, active - 1) }),
-    close: () => pg.close(),
+    close: () => pg.close().finally(release),
   };
   return db;
 }
