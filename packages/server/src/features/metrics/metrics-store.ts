@@ -222,6 +222,90 @@ export function attribute(checked: readonly Checked[], stored: ReadonlyMap<strin
   return kept;
 }
 
+/**
+ * Values up to this size can never make a stored sum overflow: a row counts
+ * fewer than 2^63 items, and adding at most a batch of them (under 1e203
+ * even squared) to any finite float8 rounds to a finite one.
+ */
+const ALWAYS_FINITE = 1e100;
+
+/** Running totals of one stored row, to check that an item keeps them finite. */
+type Totals = { sum: number; sumSq: number; events: number };
+
+const isSketchKind = (kind: MetricKind | undefined) => kind === 'quantile' || kind === 'unique';
+
+/** The minute row key of an attributed metric item, and its hour row key when it is kept per hour too. */
+function rowKeysOf(c: Extract<Checked, { kind: 'metric' }>): { minute: string; hour?: string } {
+  const minute = rowKey(c.flag, c.metric, Math.floor(c.at / MINUTE) * MINUTE, c.cohort as Cohort, c.variant ?? '');
+  return isSketchKind(c.metricKind) ? { minute, hour: `h${rowKey(c.flag, c.metric, Math.floor(c.at / HOUR) * HOUR, c.cohort as Cohort, c.variant ?? '')}` } : { minute };
+}
+
+/** The stored totals of the rows the large-valued items of `items` add to. */
+async function storedTotals(sql: Sql, environmentId: string, items: readonly Extract<Checked, { kind: 'metric' }>[]): Promise<Map<string, Totals>> {
+  const keys: { flag: string; metric: string; start: number; cohort: Cohort; variant: string; hour: boolean }[] = [];
+  for (const c of items) {
+    const base = { flag: c.flag, metric: c.metric, cohort: c.cohort as Cohort, variant: c.variant ?? '' };
+    keys.push({ ...base, start: Math.floor(c.at / MINUTE) * MINUTE, hour: false });
+    if (isSketchKind(c.metricKind)) keys.push({ ...base, start: Math.floor(c.at / HOUR) * HOUR, hour: true });
+  }
+  const rows = await sql.query<{ hour: boolean; flag_key: string; metric: string; ms: number; cohort: Cohort; variant: string; sum: number; sum_sq: number; events: number }>(
+    `with k as (select * from unnest($2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::boolean[]) as k(flag_key, metric, start, cohort, variant, hour))
+     select false as hour, m.flag_key, m.metric, (extract(epoch from m.minute) * 1000)::float8 as ms, m.cohort, m.variant, m.sum, m.sum_sq, m.events
+       from metric_minutes m join k on not k.hour and m.flag_key = k.flag_key and m.metric = k.metric and m.minute = k.start and m.cohort = k.cohort and m.variant = k.variant
+      where m.environment_id = $1
+     union all
+     select true as hour, h.flag_key, h.metric, (extract(epoch from h.hour) * 1000)::float8 as ms, h.cohort, h.variant, h.sum, h.sum_sq, h.events
+       from metric_hours h join k on k.hour and h.flag_key = k.flag_key and h.metric = k.metric and h.hour = k.start and h.cohort = k.cohort and h.variant = k.variant
+      where h.environment_id = $1`,
+    [
+      environmentId,
+      keys.map((k) => k.flag),
+      keys.map((k) => k.metric),
+      keys.map((k) => new Date(k.start).toISOString()),
+      keys.map((k) => k.cohort),
+      keys.map((k) => k.variant),
+      keys.map((k) => k.hour),
+    ],
+  );
+  const out = new Map<string, Totals>();
+  for (const r of rows) out.set(`${r.hour ? 'h' : ''}${rowKey(r.flag_key, r.metric, Number(r.ms), r.cohort, r.variant)}`, { sum: Number(r.sum), sumSq: Number(r.sum_sq), events: Number(r.events) });
+  return out;
+}
+
+/**
+ * Rejects, by index, the metric items that would make a minute's (or
+ * hour's) sum, sum of squares or event count overflow to a non-finite
+ * number, counting the stored rows (read under the batch's locks) and the
+ * items before them; returns the items kept. Such a row could never be read
+ * again, so the item is refused and the row stays as it was.
+ */
+export async function rejectOverflowing(sql: Sql, environmentId: string, items: readonly Checked[], rejected: Rejection[]): Promise<Checked[]> {
+  const large = items.filter((c): c is Extract<Checked, { kind: 'metric' }> => c.kind === 'metric' && Math.abs(c.value) > ALWAYS_FINITE);
+  if (large.length === 0) return [...items];
+  const totals = await storedTotals(sql, environmentId, large);
+  const kept: Checked[] = [];
+  for (const c of items) {
+    if (c.kind !== 'metric') {
+      kept.push(c);
+      continue;
+    }
+    const keys = rowKeysOf(c);
+    const rows = keys.hour === undefined ? [keys.minute] : [keys.minute, keys.hour];
+    const events = c.metricKind === 'ratio' ? c.value : c.value !== 0 ? 1 : 0;
+    const next = rows.map((key) => {
+      const t = totals.get(key) ?? { sum: 0, sumSq: 0, events: 0 };
+      return { key, sum: t.sum + c.value, sumSq: t.sumSq + c.value * c.value, events: t.events + events };
+    });
+    if (next.some((t) => !Number.isFinite(t.sum) || !Number.isFinite(t.sumSq) || !Number.isFinite(t.events))) {
+      rejected.push({ index: c.index, reason: `value: ${c.value} would make the ${c.metric} totals of minute ${new Date(Math.floor(c.at / MINUTE) * MINUTE).toISOString()} overflow (not a finite number)` });
+      continue;
+    }
+    for (const t of next) totals.set(t.key, { sum: t.sum, sumSq: t.sumSq, events: t.events });
+    kept.push(c);
+  }
+  return kept;
+}
+
 /** Sums attributed items per minute row, and collects the contexts exposures saw. */
 export function aggregate(items: readonly Checked[]): { rows: MinuteRow[]; contexts: ContextRow[] } {
   const rows = new Map<string, MinuteRow>();
@@ -441,7 +525,8 @@ export async function ingestBatch(db: Database, environmentId: string, batchId: 
     if (flags.size > 0) {
       await tx.query(`select pg_advisory_xact_lock(${INGEST_LOCK_SPACE}, k) from unnest($1::int[]) as k`, [ingestLockKeys(environmentId, flags)]);
     }
-    const kept = attribute(checked, await storedAssignments(tx, environmentId, need), rejected);
+    const attributed = attribute(checked, await storedAssignments(tx, environmentId, need), rejected);
+    const kept = await rejectOverflowing(tx, environmentId, attributed, rejected);
     const { rows, contexts } = aggregate(kept);
     const hours = hourRowsOf(rows);
     await mergeStoredSketches(tx, environmentId, rows, hours);
