@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   INVALID_STATE: { status: 409, title: 'The resource is not in a state that allows this', fix: 'details.state says the current state; act on a resource in the state the action needs.' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'The body is larger than the limit', fix: 'Send a smaller body (details.limitBytes), or raise ROLLGATE_BODY_LIMIT.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The body is not JSON', fix: 'Send Content-Type: application/json.' },
+  TOO_MANY_AUTH_FAILURES: { status: 429, title: 'Too many failed authentications from this client', fix: 'Wait for the Retry-After seconds, then send a valid token; check that the token is not revoked.' },
   DATABASE_UNAVAILABLE: { status: 503, title: 'The database cannot be reached', fix: 'Retry shortly; check the database server and DATABASE_URL. Nothing was changed.' },
   INTERNAL: { status: 500, title: 'An unexpected error', fix: 'This is a bug: report it with the requestId. Nothing was changed.' },
 } as const satisfies Record<string, ErrorDefinition>;

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Registry } from 'prom-client';
 import type { AppContext } from './app-context.js';
 import type { ServerConfig } from './config.js';
 import type { Database } from './db/database.js';
 import { bearerToken } from './http/auth.js';
+import { AuthThrottle } from './http/auth-throttle.js';
 import { installErrorHandling } from './http/error-handler.js';
+import { ApiError } from './http/errors.js';
 import { installInputGuard } from './http/input-guard.js';
 import { systemClock, type Clock } from './internal/time.js';
 import { registerAuditRoutes } from './features/audit/audit-routes.js';
@@ -65,6 +67,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     },
     return503OnClosing: true,
     forceCloseConnections: true,
+    // A named option type: a union here would confuse Fastify's server-type overloads.
+    trustProxy: config.trustProxy as FastifyServerOptions['trustProxy'],
   });
 
   const closers: (() => Promise<void> | void)[] = [];
@@ -81,6 +85,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     onClose: (fn) => closers.push(fn),
   };
   closers.push(await tokenAuth.start());
+  const throttle = new AuthThrottle({ perToken: config.authFailuresPerToken, perAddress: config.authFailuresPerAddress, windowMs: config.authFailureWindowMs });
   app.addHook('onClose', async () => {
     for (const fn of closers.reverse()) await fn();
   });
@@ -92,7 +97,15 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     const secret = bearerToken(request.headers.authorization);
-    if (secret !== undefined) request.principal = await tokenAuth.authenticate(secret);
+    if (secret === undefined) return;
+    const waitMs = throttle.retryAfterMs(request.ip, secret);
+    if (waitMs > 0) {
+      const seconds = Math.ceil(waitMs / 1000);
+      reply.header('retry-after', String(seconds));
+      throw new ApiError('TOO_MANY_AUTH_FAILURES', `Too many failed authentications from this client; try again in ${seconds} s with a valid token`, { retryAfterSeconds: seconds });
+    }
+    request.principal = await tokenAuth.authenticate(secret);
+    if (request.principal === undefined) throttle.failed(request.ip, secret);
   });
 
   // Until the dashboard is built, the root page says so and links to what exists.

@@ -31,6 +31,18 @@ export interface ServerConfig {
    * they do not name their own `baseUrl`; undefined: none.
    */
   prometheusUrl: string | undefined;
+  /** Failed authentications allowed per client address and token prefix per window; 0: no limit. */
+  authFailuresPerToken: number;
+  /** Failed authentications allowed per client address per window; 0: no limit. */
+  authFailuresPerAddress: number;
+  /** The window of both failed-authentication limits. */
+  authFailureWindowMs: number;
+  /**
+   * Which proxies' X-Forwarded-For to believe for the client address (rate
+   * limits, logs): false (none, the default), true (any), a number of hops,
+   * or a list of proxy addresses and CIDR ranges.
+   */
+  trustProxy: boolean | number | string[];
 }
 
 /** A configuration value that cannot be used; the message says which and what to do. */
@@ -56,7 +68,23 @@ function isHttpUrlWithoutCredentials(value: string): boolean {
   }
 }
 
-/** The defaults, for tests and embedding: in-memory database, quiet logs, a free port. */
+/** ROLLGATE_TRUST_PROXY: `true`, `false`, a number of hops, or a comma-separated list of addresses and CIDR ranges. */
+function trustProxy(raw: string | undefined): ServerConfig['trustProxy'] {
+  const value = (raw ?? '').trim();
+  if (value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    if (hops > 100) throw new ConfigError(`ROLLGATE_TRUST_PROXY=${value} is more than 100 hops`);
+    return hops;
+  }
+  const list = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const bad = list.find((s) => !/^[0-9A-Fa-f:.]+(\/\d{1,3})?$/.test(s));
+  if (bad !== undefined) throw new ConfigError(`ROLLGATE_TRUST_PROXY: ${bad} is not an IP address or CIDR range (or use true, false or a number of hops)`);
+  return list;
+}
+
+/** The defaults, for tests and embedding: in-memory database, quiet logs, a free port, no limit on failed authentication. */
 export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
   return {
     port: 0,
@@ -72,6 +100,11 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     rolloutTickMs: 10_000,
     metricsRetentionDays: 30,
     prometheusUrl: undefined,
+    // Off here: suites send many bad tokens from one address on purpose. `loadConfig` (the server) turns them on.
+    authFailuresPerToken: 0,
+    authFailuresPerAddress: 0,
+    authFailureWindowMs: 60_000,
+    trustProxy: false,
     ...overrides,
   };
 }
@@ -112,6 +145,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     rolloutTickMs: integer(env, 'ROLLGATE_ROLLOUT_TICK_MS', 10_000, 0, 3_600_000),
     metricsRetentionDays: integer(env, 'ROLLGATE_METRICS_RETENTION_DAYS', 30, 1, 3650),
     prometheusUrl,
+    authFailuresPerToken: integer(env, 'ROLLGATE_AUTH_FAILURES_PER_TOKEN', 10, 0, 1_000_000),
+    authFailuresPerAddress: integer(env, 'ROLLGATE_AUTH_FAILURES_PER_ADDRESS', 100, 0, 1_000_000),
+    authFailureWindowMs: integer(env, 'ROLLGATE_AUTH_FAILURE_WINDOW_MS', 60_000, 1_000, 86_400_000),
+    trustProxy: trustProxy(env.ROLLGATE_TRUST_PROXY),
     ...overrides,
   };
 }
