@@ -2,6 +2,7 @@
  * Configuration. The only module that reads `process.env`.
  */
 import { resolve } from 'node:path';
+import { isAddressOrRange } from './features/metric-definitions/sources/address-policy.js';
 
 export interface ServerConfig {
   /** TCP port; 0 picks a free one. */
@@ -43,6 +44,12 @@ export interface ServerConfig {
    * or a list of proxy addresses and CIDR ranges.
    */
   trustProxy: boolean | number | string[];
+  /**
+   * Host names, addresses and CIDR ranges HTTP JSON metric sources may reach
+   * besides public addresses; by default loopback, private and link-local
+   * addresses are refused.
+   */
+  metricSourceAllow: string[];
 }
 
 /** A configuration value that cannot be used; the message says which and what to do. */
@@ -84,6 +91,14 @@ function trustProxy(raw: string | undefined): ServerConfig['trustProxy'] {
   return list;
 }
 
+/** ROLLGATE_METRIC_SOURCE_ALLOW: comma-separated host names, IP addresses and CIDR ranges. */
+function metricSourceAllow(raw: string | undefined): string[] {
+  const list = (raw ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const bad = list.find((s) => (s.includes('/') || /^[\d.]+$|:/.test(s) ? !isAddressOrRange(s) : !/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/.test(s)));
+  if (bad !== undefined) throw new ConfigError(`ROLLGATE_METRIC_SOURCE_ALLOW: ${bad} is not a host name, an IP address or a CIDR range (e.g. metrics.internal,10.0.0.0/8)`);
+  return list;
+}
+
 /** The defaults, for tests and embedding: in-memory database, quiet logs, a free port, no limit on failed authentication. */
 export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
   return {
@@ -105,6 +120,7 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     authFailuresPerAddress: 0,
     authFailureWindowMs: 60_000,
     trustProxy: false,
+    metricSourceAllow: [],
     ...overrides,
   };
 }
@@ -149,6 +165,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     authFailuresPerAddress: integer(env, 'ROLLGATE_AUTH_FAILURES_PER_ADDRESS', 100, 0, 1_000_000),
     authFailureWindowMs: integer(env, 'ROLLGATE_AUTH_FAILURE_WINDOW_MS', 60_000, 1_000, 86_400_000),
     trustProxy: trustProxy(env.ROLLGATE_TRUST_PROXY),
+    metricSourceAllow: metricSourceAllow(env.ROLLGATE_METRIC_SOURCE_ALLOW),
     ...overrides,
   };
 }

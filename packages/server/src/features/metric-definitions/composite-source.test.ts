@@ -75,7 +75,7 @@ describe.each(testBackends())('the composite observation source (%s)', (backend)
 
   beforeAll(async () => {
     stats = await startStats();
-    t = await createTestApp(backend, { config: { rolloutTickMs: 0 } });
+    t = await createTestApp(backend, { config: { rolloutTickMs: 0, metricSourceAllow: ['127.0.0.1'] } });
     expect((await t.request('POST', '/api/projects', { key: 'shop', name: 'Shop' })).status).toBe(201);
     expect((await t.request('POST', `${P}/environments`, { key: 'production', name: 'Production' })).status).toBe(201);
     expect((await t.request('POST', `${P}/flags`, { key: 'new-checkout', name: 'New checkout' })).status).toBe(201);
@@ -112,7 +112,8 @@ describe.each(testBackends())('the composite observation source (%s)', (backend)
 
   it('reads each metric from its project source and the rest from the push source, keeping its assignments', async () => {
     const { logger, lines } = capturingLogger();
-    const sources = new MetricSources({ db: t.db, push: async () => pushed, logger });
+    // The stats service listens on loopback, which HTTP JSON sources reach only when allowed.
+    const sources = new MetricSources({ db: t.db, push: async () => pushed, logger, allow: ['127.0.0.1'] });
     // Two reads in one minute of the rollout's clock.
     const now = Math.floor(Date.now() / 60_000) * 60_000 + 1000;
     const { observations, problems } = await sources.observe(record, plan, stage, now);
@@ -138,7 +139,7 @@ describe.each(testBackends())('the composite observation source (%s)', (backend)
 
   it('keeps the external metrics when the push source fails, and says which metrics lost their data', async () => {
     const { logger, lines } = capturingLogger();
-    const sources = new MetricSources({ db: t.db, push: async () => Promise.reject(new Error('database is down')), logger });
+    const sources = new MetricSources({ db: t.db, push: async () => Promise.reject(new Error('database is down')), logger, allow: ['127.0.0.1'] });
     const { observations, problems } = await sources.observe(record, plan, stage, Date.now());
     expect(Object.keys(observations.metrics).sort()).toEqual(['checkout-latency', 'cpu-usage']);
     expect(problems.filter((p) => p.source === 'push').map((p) => p.metric).sort()).toEqual(['error-rate', 'push-score']);
@@ -154,7 +155,7 @@ describe.each(testBackends())('the composite observation source (%s)', (backend)
     });
     let queries = 0;
     const counting: Sql = { query: (text, params) => (queries++, t.db.query(text, params)), exec: (text) => t.db.exec(text) };
-    const sources = new MetricSources({ db: counting, push, logger: capturingLogger().logger });
+    const sources = new MetricSources({ db: counting, push, logger: capturingLogger().logger, allow: ['127.0.0.1'] });
     const now = Date.now();
     const requests = [{ rollout: record, plan, stage }];
     await sources.source.prefetch(requests, now);
@@ -183,7 +184,7 @@ describe.each(testBackends())('the composite observation source (%s)', (backend)
   it('goes back to pushed data once a built-in metric loses its project source', async () => {
     const before = stats.calls();
     expect((await t.request('DELETE', `${P}/metric-definitions/cpu-usage`)).status).toBe(204);
-    const sources = new MetricSources({ db: t.db, push: async () => pushed, logger: capturingLogger().logger });
+    const sources = new MetricSources({ db: t.db, push: async () => pushed, logger: capturingLogger().logger, allow: ['127.0.0.1'] });
     const { observations } = await sources.observe(record, plan, stage, Date.now());
     expect(observations.metrics['cpu-usage']).toEqual({ treatment: { value: 99, samples: 10 } });
     // checkout-latency (two cohorts) and the broken metric (two cohorts); no CPU request.

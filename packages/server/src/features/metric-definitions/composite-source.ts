@@ -20,6 +20,8 @@ import { metricsObservationSource } from '../metrics/metrics-source.js';
 import type { ObservationRequest, ObservationSource } from '../rollouts/observation-source.js';
 import type { RolloutRecord } from '../rollouts/rollout-store.js';
 import { externalSources, externalSourcesOfProjects, projectMetricCatalogs, type MetricSourceRecord } from './metric-definition-store.js';
+import { addressPolicy } from './sources/address-policy.js';
+import { guardedFetch } from './sources/guarded-fetch.js';
 import { readHttpJson } from './sources/http-json-source.js';
 import { jsonClient, type JsonClient } from './sources/json-client.js';
 import { readPrometheus } from './sources/prometheus-source.js';
@@ -57,6 +59,12 @@ export interface MetricSourcesOptions {
   /** ROLLGATE_PROMETHEUS_URL. */
   prometheusUrl?: string;
   client?: JsonClient;
+  /**
+   * Host names, addresses and CIDR ranges HTTP JSON sources may reach
+   * besides public addresses (ROLLGATE_METRIC_SOURCE_ALLOW); ignored when
+   * `client` is given.
+   */
+  allow?: readonly string[];
   /** Interval of Prometheus series (default one minute; tests shorten it). */
   seriesStepMs?: number;
 }
@@ -72,10 +80,13 @@ export interface MetricSourcesOptions {
  */
 export class MetricSources {
   private readonly client: JsonClient;
+  /** HTTP JSON sources' client: their URLs are an editor's, so it connects only where the address policy allows. */
+  private readonly httpClient: JsonClient;
   private readonly cache = new ReadingCache();
 
   constructor(private readonly options: MetricSourcesOptions) {
     this.client = options.client ?? jsonClient();
+    this.httpClient = options.client ?? jsonClient({ fetch: guardedFetch(addressPolicy(options.allow)) });
   }
 
   /** Definitions loaded by the last prefetch, for the `now` it was for. */
@@ -167,7 +178,7 @@ export class MetricSources {
       case 'prometheus':
         return readPrometheus(source, req, { client: this.client, defaultBaseUrl: this.options.prometheusUrl, stepMs: this.options.seriesStepMs });
       case 'http':
-        return readHttpJson(source, req, this.client);
+        return readHttpJson(source, req, this.httpClient);
       default:
         return { observation: undefined, problems: [{ cohort: null, message: `unknown source type ${JSON.stringify((source as { type?: unknown }).type)}` }] };
     }
@@ -180,5 +191,5 @@ export class MetricSources {
  */
 export function appMetricSources(ctx: Pick<AppContext, 'db' | 'logger' | 'config'>): MetricSources {
   const push = metricsObservationSource(ctx.db, { catalogs: (ids) => projectMetricCatalogs(ctx.db, ids) });
-  return new MetricSources({ db: ctx.db, push, logger: ctx.logger, prometheusUrl: ctx.config.prometheusUrl });
+  return new MetricSources({ db: ctx.db, push, logger: ctx.logger, prometheusUrl: ctx.config.prometheusUrl, allow: ctx.config.metricSourceAllow });
 }

@@ -134,11 +134,11 @@ describe('the HTTP JSON source', () => {
 
   it('has no data (never zero, never a pass) on a timeout, an error status, a body that is not JSON, or a redirect', async () => {
     const cases: [string, Partial<HttpSourceConfig>, string | RegExp][] = [
-      ['timeout', { url: `${stats.base}/slow`, valuePath: 'value', timeoutMs: 200 }, `${stats.base}/slow did not answer within 200 ms`],
+      ['timeout', { url: `${stats.base}/slow`, valuePath: 'value', timeoutMs: 200 }, `no answer from ${stats.base}/slow: the connection failed or no answer came within 200 ms`],
       ['500', { url: `${stats.base}/fail`, valuePath: 'value' }, `${stats.base}/fail answered 500`],
       ['not JSON', { url: `${stats.base}/html`, valuePath: 'value' }, `${stats.base}/html answered 200 with a body that is not JSON`],
       ['redirect', { url: `${stats.base}/redirect?secret=abc`, valuePath: 'value' }, /answered 302, a redirect \(not followed/],
-      ['unreachable', { url: `http://127.0.0.1:${closedPort}/values`, valuePath: 'value' }, `cannot reach http://127.0.0.1:${closedPort}/values: ECONNREFUSED`],
+      ['unreachable', { url: `http://127.0.0.1:${closedPort}/values`, valuePath: 'value' }, `no answer from http://127.0.0.1:${closedPort}/values: the connection failed or no answer came within 5000 ms`],
     ];
     for (const [what, changes, message] of cases) {
       const started = performance.now();
@@ -189,13 +189,13 @@ describe('the JSON client', () => {
     }) as unknown as typeof fetch;
     const client = jsonClient({ fetch: failing, now: () => now, failuresBeforePause: 3, pauseMs: 15_000 });
     const url = new URL('http://prometheus.internal:9090/api/v1/query?query=up');
-    for (let i = 0; i < 3; i++) await expect(client.get(url, {}, 1000)).rejects.toThrow('cannot reach http://prometheus.internal:9090/api/v1/query: ECONNREFUSED');
+    for (let i = 0; i < 3; i++) await expect(client.get(url, {}, 1000)).rejects.toThrow('no answer from http://prometheus.internal:9090/api/v1/query: the connection failed');
     expect(calls).toBe(3);
     await expect(client.get(url, {}, 1000)).rejects.toThrow(SourceError);
     await expect(client.get(url, {}, 1000)).rejects.toThrow('did not answer 3 times in a row; not asked again for 15 s');
     expect(calls).toBe(3);
     now += 15_001;
-    await expect(client.get(url, {}, 1000)).rejects.toThrow('cannot reach');
+    await expect(client.get(url, {}, 1000)).rejects.toThrow('no answer from');
     expect(calls).toBe(4);
   });
 });

@@ -6,6 +6,7 @@
  *
  * Messages name the origin and path only: a URL's query may hold anything.
  */
+import { ADDRESS_REFUSED } from './address-policy.js';
 
 /** Why a source has no data; the message is shown to people and logged. */
 export class SourceError extends Error {}
@@ -42,12 +43,13 @@ export function describeUrl(url: URL): string {
   return `${url.origin}${url.pathname}`;
 }
 
-/** Why fetch failed: the cause's code (ECONNREFUSED) or message, else fetch's own message. */
-function failureOf(error: unknown): string {
-  const cause = (error as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
-  if (typeof cause?.code === 'string') return cause.code;
-  if (typeof cause?.message === 'string' && cause.message !== '') return cause.message;
-  return (error as Error).message;
+/**
+ * The one text of every failure to get an answer (refused, reset, timed out,
+ * no such host, not HTTP): telling them apart would let whoever writes a
+ * source's URL scan ports and hosts the server can reach.
+ */
+export function noAnswer(where: string, timeoutMs: number): string {
+  return `no answer from ${where}: the connection failed or no answer came within ${timeoutMs} ms`;
 }
 
 /**
@@ -90,10 +92,11 @@ export function jsonClient(options: JsonClientOptions = {}): JsonClient {
         text = await response.text();
       } catch (error) {
         if (error instanceof SourceError) throw error;
+        if ((error as { code?: unknown }).code === ADDRESS_REFUSED) {
+          throw new SourceError(`${where} is not reachable for metric sources: it is a loopback, private or link-local address (ROLLGATE_METRIC_SOURCE_ALLOW lists those allowed)`);
+        }
         failed(url.origin);
-        const name = (error as { name?: unknown }).name;
-        if (name === 'TimeoutError' || name === 'AbortError') throw new SourceError(`${where} did not answer within ${timeoutMs} ms`);
-        throw new SourceError(`cannot reach ${where}: ${failureOf(error)}`);
+        throw new SourceError(noAnswer(where, timeoutMs));
       }
       origins.delete(url.origin);
       if (response.status >= 300 && response.status < 400) throw new SourceError(`${where} answered ${response.status}, a redirect (not followed: point the source at the final URL)`);
