@@ -9,6 +9,7 @@ import { AuthThrottle } from './http/auth-throttle.js';
 import { installErrorHandling } from './http/error-handler.js';
 import { ApiError } from './http/errors.js';
 import { installInputGuard } from './http/input-guard.js';
+import { logRequest } from './http/log-redaction.js';
 import { systemClock, type Clock } from './internal/time.js';
 import { registerAuditRoutes } from './features/audit/audit-routes.js';
 import { registerClientFeature } from './features/client/client-feature.js';
@@ -38,6 +39,8 @@ export interface BuildAppOptions {
   /** An open, migrated database. The app does not own it: close it after the app. */
   db: Database;
   clock?: Clock;
+  /** Where the request log goes (default stdout), e.g. for tests that read it. */
+  logStream?: { write(line: string): void };
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
@@ -58,6 +61,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
         paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', '*.secret', '*.adminToken', '*.databaseUrl', 'secret'],
         censor: '[redacted]',
       },
+      serializers: { req: logRequest },
+      ...(options.logStream === undefined ? {} : { stream: options.logStream }),
     },
     bodyLimit: config.bodyLimit,
     requestIdHeader: false,
