@@ -38,3 +38,13 @@ export async function dumpTables(sql: Sql): Promise<TableDump> {
 export function changedTables(before: TableDump, after: TableDump): string[] {
   return [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((name) => before[name] !== after[name]).sort();
 }
+
+/**
+ * The next transaction id: it moves whenever a transaction writes (even one
+ * rolled back later), and reading it writes nothing. Equal before and after a
+ * request means that nothing changed; different means a full dump must tell.
+ */
+export async function nextTransactionId(sql: Sql): Promise<string> {
+  const [row] = await sql.query<{ xmax: string }>('select pg_snapshot_xmax(pg_current_snapshot())::text as xmax');
+  return String(row?.xmax);
+}
