@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, testBackends, type TestApp } from '../../testing.test-helpers.js';
 import { TestClock } from '../rollouts/rollouts.test-helpers.js';
+import { shopWithServerToken } from './metrics.test-helpers.js';
 
 const P = '/api/projects/shop';
 
@@ -12,11 +13,8 @@ describe.each(testBackends())('metric totals that would overflow (%s)', (backend
 
   beforeAll(async () => {
     t = await createTestApp(backend, { clock: time.clock, config: { rolloutTickMs: 0 } });
-    expect((await t.request('POST', '/api/projects', { key: 'shop', name: 'Shop' })).status).toBe(201);
-    expect((await t.request('POST', `${P}/environments`, { key: 'production', name: 'production' })).status).toBe(201);
+    server = await shopWithServerToken(t);
     expect((await t.request('POST', `${P}/flags`, { key: 'checkout', name: 'checkout' })).status).toBe(201);
-    const res = await t.request('POST', '/api/tokens', { kind: 'server', name: 'server', projectKey: 'shop', environmentKey: 'production' });
-    server = res.body.secret;
   });
   afterAll(() => t.close());
 

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HyperLogLog, murmur3, sequentialGateAssessor, type Observations, type Plan, type Stage } from '@rollgate/core';
 import type { Sql } from '../../db/database.js';
 import { createTestApp, testBackends, type TestApp } from '../../testing.test-helpers.js';
+import { shopWithServerToken } from './metrics.test-helpers.js';
 import type { RolloutRecord } from '../rollouts/rollout-store.js';
 import { DAY, HOUR, MINUTE, TestClock } from '../rollouts/rollouts.test-helpers.js';
 import { metricsObservationSource, readObservations } from './metrics-source.js';
@@ -51,10 +52,7 @@ describe.each(testBackends())('metric sketches (%s)', (backend) => {
 
   beforeAll(async () => {
     t = await createTestApp(backend, { clock: time.clock, config: { rolloutTickMs: 0 } });
-    expect((await t.request('POST', '/api/projects', { key: 'shop', name: 'Shop' })).status).toBe(201);
-    expect((await t.request('POST', `${P}/environments`, { key: 'production', name: 'production' })).status).toBe(201);
-    const res = await t.request('POST', '/api/tokens', { kind: 'server', name: 'server', projectKey: 'shop', environmentKey: 'production' });
-    server = res.body.secret;
+    server = await shopWithServerToken(t);
     const [row] = await t.db.query<{ id: string; project_id: string }>("select e.id, e.project_id from environments e join projects p on p.id = e.project_id where p.key = 'shop' and e.key = 'production'");
     environmentId = row!.id;
     projectId = row!.project_id;
