@@ -21,7 +21,7 @@ import {
   type Snapshot,
 } from '@rollgate/core';
 import { backoffDelay, createAgents, get, postJson, startGet, type Agents } from './http.js';
-import { ANONYMOUS, cohortOf, hashedContextKey, MetricsQueue, ownedRulesOf, type Batch, type FlushResult, type MetricsOptions, type OwnedRules, type OwnedServe, type TrackOptions } from './metrics.js';
+import { cohortOf, MetricsQueue, ownedRulesOf, type Batch, type FlushResult, type MetricsOptions, type OwnedRules, type OwnedServe, type TrackOptions } from './metrics.js';
 import type { ConnectionOptions } from './internal/connection-options.js';
 import type { Logger } from './internal/logger.js';
 import { Overrides, type OverrideOptions } from './overrides.js';
@@ -113,7 +113,7 @@ const DEFAULTS = {
   readyTimeoutMs: 10_000,
   metricsFlushIntervalMs: 10_000,
   metricsMaxQueue: 100_000,
-  metricsFlushAt: 10_000,
+  metricsFlushAt: 50_000,
 };
 
 const METRIC_KEY = /^[a-z0-9][a-z0-9._-]{0,99}$/;
@@ -178,6 +178,8 @@ export class RollgateClient extends EventEmitter<ClientEvents> {
   private flushTimer: NodeJS.Timeout | undefined;
   private flushChain: Promise<FlushResult[]> = Promise.resolve([]);
   private flushSoon = false;
+  /** Metric keys `track` has seen valid (checked once each). */
+  private readonly metricKeys = new Set<string>();
   private lastFlushFailed = false;
   private closing: Promise<void> | undefined;
 
@@ -296,7 +298,7 @@ export class RollgateClient extends EventEmitter<ClientEvents> {
   private expose(flagKey: string, owned: ReadonlyMap<string, OwnedServe>, r: EvaluationResult<unknown>, context: EvaluationContext | null | undefined): void {
     const queue = this.metricsQueue;
     if (queue === undefined || r.variant === undefined || r.errorCode !== undefined || this.closed) return;
-    queue.exposure(flagKey, r.variant, cohortOf(owned, r.ruleId, r.variant), hashedContextKey(context), Date.now());
+    queue.exposure(flagKey, r.variant, cohortOf(owned, r.ruleId, r.variant), queue.contextKeyOf(context), Date.now());
     this.checkQueue(queue);
   }
 
@@ -316,17 +318,18 @@ export class RollgateClient extends EventEmitter<ClientEvents> {
     const queue = this.metricsQueue;
     const compiled = this.compiled;
     if (queue === undefined || compiled === undefined || this.closed || this.owned.size === 0) return;
-    if (!METRIC_KEY.test(metric)) {
-      this.report(`track: "${metric}" is not a metric key (lowercase letters, digits, ".", "_" and "-"); not recorded`);
-      return;
+    if (!this.metricKeys.has(metric)) {
+      if (!METRIC_KEY.test(metric)) {
+        this.report(`track: "${metric}" is not a metric key (lowercase letters, digits, ".", "_" and "-"); not recorded`);
+        return;
+      }
+      if (this.metricKeys.size < 1_000) this.metricKeys.add(metric);
     }
     if (typeof value !== 'number' || !Number.isFinite(value)) {
       this.report(`track: the value of "${metric}" must be a finite number; not recorded`);
       return;
     }
     const now = Date.now();
-    const hashed = hashedContextKey(context);
-    const contextKey = hashed === ANONYMOUS ? undefined : hashed;
     const named = options?.flags;
     const flags: Iterable<string> = named === undefined ? this.owned.keys() : typeof named === 'string' ? [named] : named;
     for (const flag of flags) {
@@ -340,7 +343,7 @@ export class RollgateClient extends EventEmitter<ClientEvents> {
       }
       if (r.errorCode !== undefined) continue;
       const cohort = cohortOf(owned, r.ruleId, r.variant);
-      queue.metric(metric, flag, cohort, cohort === 'treatment' ? r.variant : undefined, contextKey, value, now);
+      queue.metric(metric, flag, cohort, cohort === 'treatment' ? r.variant : undefined, context, value, now);
     }
     this.checkQueue(queue);
   }

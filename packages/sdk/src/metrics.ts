@@ -27,7 +27,11 @@ export interface MetricsOptions {
    * series already held keeps counting) and reported. Default 100,000.
    */
   maxQueue?: number;
-  /** A flush starts as soon as this many series wait, before the interval. Default 10,000. */
+  /**
+   * A flush starts as soon as this many series wait, before the interval.
+   * Default 50,000: exposures are summed per context within a flush, so
+   * flushing much more often than the interval would send each context again.
+   */
   flushAt?: number;
 }
 
@@ -195,6 +199,8 @@ function sketchesOf(metric: string): { histogram: boolean; contexts: boolean } {
 }
 
 const MINUTE = 60_000;
+/** Most hashed context keys remembered (about 100 bytes each). */
+const MAX_REMEMBERED_KEYS = 50_000;
 const base64 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 
 /**
@@ -212,6 +218,7 @@ export class MetricsQueue {
   private retained: Batch[] = [];
   private retainedItems = 0;
   private sketches = new Map<string, { histogram: boolean; contexts: boolean }>();
+  private hashed = new Map<string, string>();
   private minute = -1;
   private minuteIso = '';
   /** Series waiting to be cut into batches. */
@@ -264,11 +271,28 @@ export class MetricsQueue {
   }
 
   /**
-   * Adds one observation of `metric` to its series; false when it was
-   * dropped (memory full). `contextKey` (hashed, or undefined for a context
-   * without a key) feeds the distinct-contexts sketch of unique metrics.
+   * The hashed key of `context` (see {@link hashedContextKey}), remembered
+   * for the most recent keys: hashing is most of the cost of a call.
    */
-  metric(metric: string, flag: string, cohort: Cohort, variant: string | undefined, contextKey: string | undefined, value: number, now: number): boolean {
+  contextKeyOf(context: EvaluationContext | null | undefined): string {
+    const id: unknown = context?.userId ?? context?.sessionId;
+    if (typeof id !== 'string' || id === '') return hashedContextKey(context);
+    let hashed = this.hashed.get(id);
+    if (hashed === undefined) {
+      hashed = hashedContextKey(context);
+      if (this.hashed.size >= MAX_REMEMBERED_KEYS) this.hashed.clear();
+      this.hashed.set(id, hashed);
+    }
+    return hashed;
+  }
+
+  /**
+   * Adds one observation of `metric` to its series; false when it was
+   * dropped (memory full). The context's hashed key feeds the
+   * distinct-contexts sketch of unique metrics (a context without a key adds
+   * nothing to it).
+   */
+  metric(metric: string, flag: string, cohort: Cohort, variant: string | undefined, context: EvaluationContext | null | undefined, value: number, now: number): boolean {
     const at = this.at(now);
     const key = `${at}\u0000${flag}\u0000${metric}\u0000${cohort}\u0000${variant ?? ''}`;
     let a = this.aggregates.get(key);
@@ -289,7 +313,10 @@ export class MetricsQueue {
     a.sumSq += value * value;
     if (value !== 0) {
       a.nonZero++;
-      if (contextKey !== undefined) a.contexts?.add(contextKey);
+      if (a.contexts !== undefined) {
+        const key = this.contextKeyOf(context);
+        if (key !== ANONYMOUS) a.contexts.add(key);
+      }
     }
     a.histogram?.add(value);
     return true;
