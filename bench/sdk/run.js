@@ -20,6 +20,8 @@ import { fork } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setImmediate } from 'node:timers';
 import { fileURLToPath } from 'node:url';
 
 const DEFAULTS = { duration: 60, evaluations: 100_000, tracks: 400_000, users: 10_000, flags: 2 };
@@ -165,7 +167,7 @@ async function sdkWorker(job) {
 // ---------------------------------------------------------------------------------------------
 
 async function api(base, token, method, path, body) {
-  const res = await fetch(`${base}${path}`, {
+  const res = await globalThis.fetch(`${base}${path}`, {
     method,
     headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : JSON.stringify(body),
