@@ -17,12 +17,11 @@
 // response-time-p95 (quantile: histogram sketch) and adoption (unique: HyperLogLog sketch).
 // Paced in 10 ms slices; the achieved rates are printed, whatever they are.
 import { fork } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setImmediate } from 'node:timers';
 import { fileURLToPath } from 'node:url';
+import { startBenchServer } from '../internal/start-server.js';
 
 const DEFAULTS = { duration: 60, evaluations: 100_000, tracks: 400_000, users: 10_000, flags: 2 };
 const PROJECT = 'bench';
@@ -205,31 +204,15 @@ async function main() {
     return;
   }
   if (opts.worker !== undefined) throw new Error(`unknown worker ${opts.worker}`);
-  let serverModule;
-  try {
-    serverModule = await import('@rollgate/server');
-  } catch (error) {
-    throw new Error(`cannot load @rollgate/server (run npm run build first): ${String(error)}`, { cause: error });
-  }
-  const { startServer, loadConfig } = serverModule;
-  const dataDir = await mkdtemp(join(tmpdir(), 'rollgate-bench-sdk-'));
   const databaseUrl = process.env.DATABASE_URL;
-  const config = loadConfig({
-    ROLLGATE_DATA_DIR: dataDir,
-    ROLLGATE_PORT: '0',
-    ROLLGATE_HOST: '127.0.0.1',
-    ROLLGATE_LOG_LEVEL: 'warn',
-    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
-  });
-  const server = await startServer(config);
+  const { server, dataDir, adminToken, close } = await startBenchServer({ name: 'sdk', databaseUrl });
   const cpu = cpus();
   let child;
   try {
-    if (server.adminToken === undefined) throw new Error('no admin token: the database was not fresh');
     const load = () => loadavg().map((n) => n.toFixed(2)).join(' ');
     console.log(`Node ${process.version}, ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, ${process.platform}/${process.arch}; load average ${load()}`);
     console.log(`server: @rollgate/server (dist), ${databaseUrl ? 'PostgreSQL' : `PGlite in ${dataDir}`}, ${server.url}`);
-    const { serverToken, flagKeys } = await setUp(server.url, server.adminToken, opts.flags);
+    const { serverToken, flagKeys } = await setUp(server.url, adminToken, opts.flags);
     console.log(
       `load: one SDK process, ${fmtInt(opts.evaluations)} evaluations/s of ${opts.flags} flags in rollout and ${fmtInt(opts.tracks)} track()/s over ${METRICS.length} metrics, ${fmtInt(opts.users)} users, ${opts.duration} s\n`,
     );
@@ -270,8 +253,7 @@ async function main() {
     if (!equal || lost > 0) process.exitCode = 1;
   } finally {
     child?.kill();
-    await server.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await close();
   }
 }
 
