@@ -13,12 +13,11 @@
 // share the server's event loop.
 import { Buffer } from 'node:buffer';
 import { fork } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { startBenchServer } from '../internal/start-server.js';
 
 const TARGETS = { notModifiedPerSecond: 20_000, propagationP99Ms: 100 };
 const DEFAULTS = { duration: 10, connections: 100, clients: 1_000, changes: 5, flags: 20, logLevel: 'warn' };
@@ -294,32 +293,15 @@ async function main() {
   if (opts.worker === 'sse') return sseWorker();
   if (opts.worker !== undefined) throw new Error(`unknown worker ${opts.worker}`);
 
-  let serverModule;
-  try {
-    serverModule = await import('@rollgate/server');
-  } catch (error) {
-    throw new Error(`cannot load @rollgate/server (run npm run build first): ${String(error)}`, { cause: error });
-  }
-  const { startServer, loadConfig } = serverModule;
-  const dataDir = await mkdtemp(join(tmpdir(), 'rollgate-bench-server-'));
-  // Only these variables: no DATABASE_URL (PGlite), loopback, a free port.
-  const config = loadConfig({
-    ROLLGATE_DATA_DIR: dataDir,
-    ROLLGATE_PORT: '0',
-    ROLLGATE_HOST: '127.0.0.1',
-    ROLLGATE_LOG_LEVEL: opts.logLevel,
-  });
-  const server = await startServer(config);
+  const { server, dataDir, adminToken, close } = await startBenchServer({ name: 'server', logLevel: opts.logLevel });
   const cpu = cpus();
   try {
     const base = server.url;
-    if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(base)) throw new Error(`the server must listen on loopback only, not ${base}`);
-    if (server.adminToken === undefined) throw new Error('no admin token: the data directory was not fresh');
     const load = () => loadavg().map((n) => n.toFixed(2)).join(' ');
     console.log(`Node ${process.version} (V8 ${process.versions.v8}), ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, ${process.platform}/${process.arch}; load average ${load()}`);
     console.log(`server: @rollgate/server (dist), PGlite in ${dataDir}, ${base}, log level ${opts.logLevel}, ${opts.flags} flags + 1 segment`);
 
-    const { serverToken, versions } = await setUp(base, server.adminToken, opts.flags);
+    const { serverToken, versions } = await setUp(base, adminToken, opts.flags);
     const first = await api(base, serverToken, 'GET', '/api/client/snapshot');
     const etag = first.headers.get('etag');
     const size = Buffer.byteLength(JSON.stringify(first.body));
@@ -361,7 +343,7 @@ async function main() {
       await sse.next();
       const key = 'bench-flag-0';
       const started = wallNow();
-      const put = await api(base, server.adminToken, 'PUT', `/api/projects/${PROJECT}/flags/${key}/environments/${ENVIRONMENT}`, {
+      const put = await api(base, adminToken, 'PUT', `/api/projects/${PROJECT}/flags/${key}/environments/${ENVIRONMENT}`, {
         version: versions.get(key),
         config: flagConfig(10 + change),
       });
@@ -406,8 +388,7 @@ async function main() {
       process.exitCode = 1;
     }
   } finally {
-    await server.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await close();
   }
 }
 

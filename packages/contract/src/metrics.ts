@@ -78,8 +78,61 @@ export const metricItemSchema = z
   })
   .refine((item) => item.cohort !== undefined || item.contextKey !== undefined, { message: 'give the cohort, or the contextKey to attribute the item by the context\'s exposure', path: ['cohort'] });
 
-export const metricsItemSchema = z.discriminatedUnion('kind', [exposureItemSchema, metricItemSchema]);
+/** Most observations one aggregate item may stand for. */
+export const MAX_AGGREGATE_COUNT = 1_000_000_000;
+/** Longest base64 sketch of an aggregate item (a histogram or HyperLogLog). */
+export const MAX_SKETCH_BASE64 = 40_000;
+const sketchSchema = z.base64().max(MAX_SKETCH_BASE64);
+
+/**
+ * The observations of one metric for one flag, cohort, variant and minute,
+ * aggregated by the SDK into what the server stores per minute: `count`
+ * observations, their `sum` and `sumSq`, `nonZero` of them with a non-zero
+ * value, and sketches where the metric needs one: `histogram`, a core
+ * LogHistogram of the values (quantile metrics), and `contexts`, a core
+ * HyperLogLog of the context keys with a non-zero value (unique metrics),
+ * each as base64 of their `toBytes()`. A sketch the metric does not use is
+ * ignored. Cohort and attribution as for metric items.
+ */
+export const aggregateItemSchema = z
+  .strictObject({
+    kind: z.literal('aggregate'),
+    metric: metricKeySchema,
+    flag: keySchema,
+    cohort: cohortSchema.optional(),
+    variant: variantSchema.optional(),
+    contextKey: contextKeySchema.optional(),
+    at: instant,
+    count: z.number().int().min(1).max(MAX_AGGREGATE_COUNT),
+    sum: z.number().finite(),
+    sumSq: z.number().finite().min(0),
+    nonZero: z.number().int().min(0).max(MAX_AGGREGATE_COUNT),
+    histogram: sketchSchema.optional(),
+    contexts: sketchSchema.optional(),
+  })
+  .refine((item) => item.cohort !== undefined || item.contextKey !== undefined, { message: "give the cohort, or the contextKey to attribute the item by the context's exposure", path: ['cohort'] })
+  .refine((item) => item.nonZero <= item.count, { message: 'at most count', path: ['nonZero'] });
+
+/**
+ * What an SDK dropped for one flag and cohort since its previous report
+ * (its memory was exhausted): exposures and metric observations, counted.
+ * Stored per minute; the guard holds a stage whose cohort has any.
+ */
+export const droppedItemSchema = z
+  .strictObject({
+    kind: z.literal('dropped'),
+    flag: keySchema,
+    cohort: cohortSchema,
+    exposures: z.number().int().min(0).max(MAX_AGGREGATE_COUNT),
+    metrics: z.number().int().min(0).max(MAX_AGGREGATE_COUNT),
+    at: instant,
+  })
+  .refine((item) => item.exposures + item.metrics > 0, { message: 'report at least one dropped exposure or metric', path: ['exposures'] });
+
+export const metricsItemSchema = z.discriminatedUnion('kind', [exposureItemSchema, metricItemSchema, aggregateItemSchema, droppedItemSchema]);
 export type MetricsItem = z.infer<typeof metricsItemSchema>;
+export type AggregateItem = z.infer<typeof aggregateItemSchema>;
+export type DroppedItem = z.infer<typeof droppedItemSchema>;
 
 /** The envelope; items are checked one by one afterwards. */
 export const metricsBatchSchema = z

@@ -20,11 +20,17 @@ export const pageQuerySchema = z.strictObject({
   cursor: z.string().max(200).optional(),
 });
 
+/**
+ * `freeFormMetrics`: accept metrics that are neither in the built-in catalog
+ * nor among the project's metric definitions at POST /api/client/metrics
+ * (default false: such items are rejected, with the nearest known key).
+ */
+const freeFormMetrics = z.boolean();
 export const projectSchema = z
-  .object({ id: z.string(), key: keySchema, name, description, version, createdAt: timestamp, updatedAt: timestamp })
+  .object({ id: z.string(), key: keySchema, name, description, freeFormMetrics, version, createdAt: timestamp, updatedAt: timestamp })
   .meta({ id: 'Project' });
-export const createProjectSchema = z.strictObject({ key: keySchema, name, description: description.default('') });
-export const updateProjectSchema = z.strictObject({ version, name: name.optional(), description: description.optional() });
+export const createProjectSchema = z.strictObject({ key: keySchema, name, description: description.default(''), freeFormMetrics: freeFormMetrics.default(false) });
+export const updateProjectSchema = z.strictObject({ version, name: name.optional(), description: description.optional(), freeFormMetrics: freeFormMetrics.optional() });
 
 export const environmentSchema = z
   .object({

@@ -21,7 +21,7 @@ import {
   type Snapshot,
 } from '@rollgate/core';
 import { backoffDelay, createAgents, get, postJson, startGet, type Agents } from './http.js';
-import { ANONYMOUS, cohortOf, hashedContextKey, MAX_BATCH_ITEMS, MetricsQueue, ownedRulesOf, type Batch, type FlushResult, type MetricItem, type MetricsOptions, type OwnedRules, type OwnedServe } from './metrics.js';
+import { cohortOf, MetricsQueue, ownedRulesOf, type Batch, type FlushResult, type MetricsOptions, type OwnedRules, type OwnedServe, type TrackOptions } from './metrics.js';
 import type { ConnectionOptions } from './internal/connection-options.js';
 import type { Logger } from './internal/logger.js';
 import { Overrides, type OverrideOptions } from './overrides.js';
@@ -112,7 +112,8 @@ const DEFAULTS = {
   streamFailuresBeforePolling: 3,
   readyTimeoutMs: 10_000,
   metricsFlushIntervalMs: 10_000,
-  metricsMaxQueue: 10_000,
+  metricsMaxQueue: 100_000,
+  metricsFlushAt: 50_000,
 };
 
 const METRIC_KEY = /^[a-z0-9][a-z0-9._-]{0,99}$/;
@@ -177,6 +178,8 @@ export class RollgateClient extends EventEmitter<ClientEvents> {
   private flushTimer: NodeJS.Timeout | undefined;
   private flushChain: Promise<FlushResult[]> = Promise.resolve([]);
   private flushSoon = false;
+  /** Metric keys `track` has seen valid (checked once each). */
+  private readonly metricKeys = new Set<string>();
   private lastFlushFailed = false;
   private closing: Promise<void> | undefined;
 
@@ -194,6 +197,7 @@ export class RollgateClient extends EventEmitter<ClientEvents> {
       readyTimeoutMs: DEFAULTS.readyTimeoutMs,
       metricsFlushIntervalMs: options.metrics?.flushIntervalMs ?? DEFAULTS.metricsFlushIntervalMs,
       metricsMaxQueue: options.metrics?.maxQueue ?? DEFAULTS.metricsMaxQueue,
+      metricsFlushAt: Math.max(1, options.metrics?.flushAt ?? DEFAULTS.metricsFlushAt),
     };
     if (options.offline !== true && options.metrics?.enabled !== false) this.metricsQueue = new MetricsQueue(this.settings.metricsMaxQueue);
     this.evalOptions = Object.freeze(options.random === undefined ? {} : { random: options.random });
@@ -280,12 +284,12 @@ export class RollgateClient extends EventEmitter<ClientEvents> {
   // Rollout metrics
   // -------------------------------------------------------------------------------------------
 
-  /** Exposures not counted because the queue was full. */
+  /** Exposures not counted because memory was full (`metrics.maxQueue` series held); reported to the server. */
   get droppedExposures(): number {
     return this.metricsQueue?.droppedExposures ?? 0;
   }
 
-  /** `track` observations not queued because the queue was full. */
+  /** `track` observations not counted because memory was full; reported to the server. */
   get droppedMetrics(): number {
     return this.metricsQueue?.droppedMetrics ?? 0;
   }
@@ -294,30 +298,43 @@ export class RollgateClient extends EventEmitter<ClientEvents> {
   private expose(flagKey: string, owned: ReadonlyMap<string, OwnedServe>, r: EvaluationResult<unknown>, context: EvaluationContext | null | undefined): void {
     const queue = this.metricsQueue;
     if (queue === undefined || r.variant === undefined || r.errorCode !== undefined || this.closed) return;
-    queue.exposure(flagKey, r.variant, cohortOf(owned, r.ruleId, r.variant), hashedContextKey(context), Date.now());
+    queue.exposure(flagKey, r.variant, cohortOf(owned, r.ruleId, r.variant), queue.contextKeyOf(context), Date.now());
     this.checkQueue(queue);
   }
 
   /**
    * Records one observation of `metric` (e.g. `error-rate` with 1 or 0) for
-   * `context`: for every flag in a rollout, in the context's cohort of it.
-   * Does nothing for flags without a rollout, or when metrics are off.
+   * `context`, in the context's cohort of each flag it belongs to: the flags
+   * named in `options.flags`, or by default every flag in a rollout (so name
+   * the flag when the event is about one feature: an unrelated flag's
+   * cohorts would otherwise count it too). Flags without a rollout are
+   * skipped; does nothing when metrics are off. Observations are summed per
+   * minute, flag, metric, cohort and variant, so repeated calls cost no memory.
+   *
+   * @example
+   * client.track('error-rate', failed ? 1 : 0, { userId }, { flags: 'new-checkout' });
    */
-  track(metric: string, value: number, context?: EvaluationContext | null): void {
+  track(metric: string, value: number, context?: EvaluationContext | null, options?: TrackOptions): void {
     const queue = this.metricsQueue;
     const compiled = this.compiled;
     if (queue === undefined || compiled === undefined || this.closed || this.owned.size === 0) return;
-    if (!METRIC_KEY.test(metric)) {
-      this.report(`track: "${metric}" is not a metric key (lowercase letters, digits, ".", "_" and "-"); not recorded`);
-      return;
+    if (!this.metricKeys.has(metric)) {
+      if (!METRIC_KEY.test(metric)) {
+        this.report(`track: "${metric}" is not a metric key (lowercase letters, digits, ".", "_" and "-"); not recorded`);
+        return;
+      }
+      if (this.metricKeys.size < 1_000) this.metricKeys.add(metric);
     }
     if (typeof value !== 'number' || !Number.isFinite(value)) {
       this.report(`track: the value of "${metric}" must be a finite number; not recorded`);
       return;
     }
-    const at = new Date().toISOString();
-    const contextKey = hashedContextKey(context);
-    for (const [flag, owned] of this.owned) {
+    const now = Date.now();
+    const named = options?.flags;
+    const flags: Iterable<string> = named === undefined ? this.owned.keys() : typeof named === 'string' ? [named] : named;
+    for (const flag of flags) {
+      const owned = this.owned.get(flag);
+      if (owned === undefined) continue;
       let r: EvaluationResult<JsonValue | undefined>;
       try {
         r = coreEvaluate<JsonValue | undefined>(compiled, flag, context, undefined, this.evalOptions);
@@ -326,17 +343,14 @@ export class RollgateClient extends EventEmitter<ClientEvents> {
       }
       if (r.errorCode !== undefined) continue;
       const cohort = cohortOf(owned, r.ruleId, r.variant);
-      const item: MetricItem = { kind: 'metric', metric, flag, cohort, value, at };
-      if (cohort === 'treatment' && r.variant !== undefined) item.variant = r.variant;
-      if (contextKey !== ANONYMOUS) item.contextKey = contextKey;
-      queue.metric(item);
+      queue.metric(metric, flag, cohort, cohort === 'treatment' ? r.variant : undefined, context, value, now);
     }
     this.checkQueue(queue);
   }
 
-  /** A full batch waiting: send it soon (not while the server is failing: the timer retries then). */
+  /** Enough series waiting (`metrics.flushAt`): send them soon (not while the server is failing: the timer retries then). */
   private checkQueue(queue: MetricsQueue): void {
-    if (queue.pendingItems < MAX_BATCH_ITEMS || this.flushSoon || this.lastFlushFailed || this.closed) return;
+    if (queue.pendingItems < this.settings.metricsFlushAt || this.flushSoon || this.lastFlushFailed || this.closed) return;
     this.flushSoon = true;
     setImmediate(() => {
       this.flushSoon = false;

@@ -16,6 +16,6 @@ export {
   type UpdateEvent,
 } from './client.js';
 export { envKeyOf, type OverrideOptions } from './overrides.js';
-export type { Cohort, FlushResult, MetricsOptions } from './metrics.js';
+export type { Cohort, FlushResult, MetricsOptions, TrackOptions } from './metrics.js';
 export { compileSnapshot, evaluate } from '@rollgate/core';
 export type { EvaluationContext, EvaluationResult, JsonValue, Snapshot, FlagConfig, Segment } from '@rollgate/core';

@@ -1,10 +1,18 @@
 /**
  * Rollout metrics of the server SDK: cohort attribution of evaluations, the
- * bounded in-memory queue of exposures (aggregated) and metric observations,
- * and its cutting into batches for POST /api/client/metrics.
+ * bounded in-memory aggregation of exposures and `track` observations, and
+ * its cutting into batches for POST /api/client/metrics.
+ *
+ * Memory and traffic grow with distinct series, not with calls: exposures
+ * are summed per minute, flag, variant, cohort and context; observations
+ * per minute, flag, metric, cohort and variant, into the aggregates the
+ * server stores (count, sum, sum of squares, and the sketch the metric's kind
+ * needs: a histogram for quantiles, a HyperLogLog of contexts for unique
+ * metrics). What does not fit is dropped, counted per flag and cohort, and
+ * reported with the next batch, so the server knows that cohort is incomplete.
  */
 import { randomUUID } from 'node:crypto';
-import { murmur3, type EvaluationContext } from '@rollgate/core';
+import { HyperLogLog, LogHistogram, metricDefinition, murmur3, type EvaluationContext, type MetricKind } from '@rollgate/core';
 
 export type Cohort = 'treatment' | 'control';
 
@@ -13,12 +21,30 @@ export interface MetricsOptions {
   enabled?: boolean;
   /** How often the queue is sent, in ms. Default 10,000. */
   flushIntervalMs?: number;
-  /** Most exposure aggregates, and most metric observations, held in memory. Default 10,000. */
+  /**
+   * Most series held in memory: exposure aggregates and metric aggregates,
+   * waiting and undelivered together. Beyond, new series are dropped (a
+   * series already held keeps counting) and reported. Default 100,000.
+   */
   maxQueue?: number;
+  /**
+   * A flush starts as soon as this many series wait, before the interval.
+   * Default 50,000: exposures are summed per context within a flush, so
+   * flushing much more often than the interval would send each context again.
+   */
+  flushAt?: number;
+}
+
+/** Options of `track`. */
+export interface TrackOptions {
+  /** The flag, or flags, the event belongs to; default every flag in a rollout. */
+  flags?: string | readonly string[];
 }
 
 /** Most items of one POST (the server's limit). */
 export const MAX_BATCH_ITEMS = 1000;
+/** Most exposures one exposure item may stand for (the server's limit); more are sent as several items. */
+export const MAX_EXPOSURE_COUNT = 1_000_000;
 export const OWNED_PREFIX = 'rollout:';
 
 /** The outcome of sending one batch. */
@@ -48,22 +74,41 @@ export interface ExposureItem {
   at: string;
 }
 
-export interface MetricItem {
-  kind: 'metric';
+/** The observations of one metric for one flag, cohort and variant within one minute (`at` is the minute). */
+export interface AggregateItem {
+  kind: 'aggregate';
   metric: string;
   flag: string;
   cohort: Cohort;
   /** The variant served, for the treatment cohort (experiment groups split by it). */
   variant?: string;
-  /** The hashed context key, when the context has one (unique metrics count distinct contexts by it). */
-  contextKey?: string;
-  value: number;
+  at: string;
+  count: number;
+  sum: number;
+  sumSq: number;
+  /** Observations with a non-zero value. */
+  nonZero: number;
+  /** Quantile metrics (and metrics the catalog does not know): base64 of the values' LogHistogram. */
+  histogram?: string;
+  /** Unique metrics (and metrics the catalog does not know): base64 of the HyperLogLog of the hashed keys of contexts with a non-zero value. */
+  contexts?: string;
+}
+
+/** What was dropped for one flag and cohort since the previous report. */
+export interface DroppedItem {
+  kind: 'dropped';
+  flag: string;
+  cohort: Cohort;
+  exposures: number;
+  metrics: number;
   at: string;
 }
 
+export type QueueItem = ExposureItem | AggregateItem | DroppedItem;
+
 export interface Batch {
   batchId: string;
-  items: (ExposureItem | MetricItem)[];
+  items: QueueItem[];
 }
 
 /**
@@ -133,90 +178,195 @@ interface Exposure {
   count: number;
 }
 
+interface Aggregate {
+  metric: string;
+  flag: string;
+  cohort: Cohort;
+  variant: string | undefined;
+  at: string;
+  count: number;
+  sum: number;
+  sumSq: number;
+  nonZero: number;
+  histogram: LogHistogram | undefined;
+  contexts: HyperLogLog | undefined;
+}
+
+/** Which sketches a metric's aggregate carries: per its catalog kind, or both when the catalog does not know it (a project's own metric). */
+function sketchesOf(metric: string): { histogram: boolean; contexts: boolean } {
+  const kind: MetricKind | undefined = metricDefinition(metric)?.kind;
+  return { histogram: kind === undefined || kind === 'quantile', contexts: kind === undefined || kind === 'unique' };
+}
+
+const MINUTE = 60_000;
+/** Most hashed context keys remembered (about 100 bytes each). */
+const MAX_REMEMBERED_KEYS = 50_000;
+const base64 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+
 /**
- * The bounded queue: exposures aggregated per minute, flag, variant, cohort
- * and hashed context key (sent as one item with a `count`); metric items as
- * they come. `pendingItems` counts the items a flush would send.
+ * The bounded aggregation. Series (exposure and metric aggregates) waiting
+ * plus items cut into undelivered batches never exceed `maxQueue`: a new
+ * series beyond it is dropped and counted per flag, cohort and kind, and the
+ * counts go out with the next batch. `pendingItems` counts the series a
+ * flush would send.
  */
 export class MetricsQueue {
   private exposures = new Map<string, Exposure>();
-  private metrics: MetricItem[] = [];
+  private aggregates = new Map<string, Aggregate>();
+  private drops = new Map<string, DroppedItem>();
   /** Batches cut and not delivered yet (sent again with the same batchId). */
   private retained: Batch[] = [];
-  /** Items waiting to be cut into batches. */
+  private retainedItems = 0;
+  private sketches = new Map<string, { histogram: boolean; contexts: boolean }>();
+  private hashed = new Map<string, string>();
+  private minute = -1;
+  private minuteIso = '';
+  /** Series waiting to be cut into batches. */
   pendingItems = 0;
   droppedExposures = 0;
   droppedMetrics = 0;
 
   constructor(private readonly maxQueue: number) {}
 
-  /** Counts one exposure; false when it was dropped (queue full). */
+  /** Series and undelivered items held, against `maxQueue`. */
+  get held(): number {
+    return this.pendingItems + this.retainedItems;
+  }
+
+  private at(now: number): string {
+    const minute = now - (now % MINUTE);
+    if (minute !== this.minute) {
+      this.minute = minute;
+      this.minuteIso = new Date(minute).toISOString();
+    }
+    return this.minuteIso;
+  }
+
+  private drop(flag: string, cohort: Cohort, kind: 'exposures' | 'metrics', n: number, now: number): false {
+    if (kind === 'exposures') this.droppedExposures += n;
+    else this.droppedMetrics += n;
+    const key = `${flag}\u0000${cohort}`;
+    let d = this.drops.get(key);
+    if (d === undefined) {
+      d = { kind: 'dropped', flag, cohort, exposures: 0, metrics: 0, at: this.at(now) };
+      this.drops.set(key, d);
+    }
+    d[kind] += n;
+    return false;
+  }
+
+  /** Counts one exposure; false when it was dropped (memory full). */
   exposure(flag: string, variant: string, cohort: Cohort, contextKey: string, now: number): boolean {
-    const minute = now - (now % 60_000);
-    const key = `${minute}\u0000${flag}\u0000${variant}\u0000${cohort}\u0000${contextKey}`;
+    const at = this.at(now);
+    const key = `${at}\u0000${flag}\u0000${variant}\u0000${cohort}\u0000${contextKey}`;
     const held = this.exposures.get(key);
     if (held !== undefined) {
       held.count++;
       return true;
     }
-    if (this.exposures.size >= this.maxQueue) {
-      this.droppedExposures++;
-      return false;
-    }
-    this.exposures.set(key, { flag, variant, cohort, contextKey, at: new Date(minute).toISOString(), count: 1 });
+    if (this.held >= this.maxQueue) return this.drop(flag, cohort, 'exposures', 1, now);
+    this.exposures.set(key, { flag, variant, cohort, contextKey, at, count: 1 });
     this.pendingItems++;
     return true;
   }
 
-  /** Queues one metric observation; false when it was dropped (queue full). */
-  metric(item: MetricItem): boolean {
-    if (this.metrics.length >= this.maxQueue) {
-      this.droppedMetrics++;
-      return false;
+  /**
+   * The hashed key of `context` (see {@link hashedContextKey}), remembered
+   * for the most recent keys: hashing is most of the cost of a call.
+   */
+  contextKeyOf(context: EvaluationContext | null | undefined): string {
+    const id: unknown = context?.userId ?? context?.sessionId;
+    if (typeof id !== 'string' || id === '') return hashedContextKey(context);
+    let hashed = this.hashed.get(id);
+    if (hashed === undefined) {
+      hashed = hashedContextKey(context);
+      if (this.hashed.size >= MAX_REMEMBERED_KEYS) this.hashed.clear();
+      this.hashed.set(id, hashed);
     }
-    this.metrics.push(item);
-    this.pendingItems++;
+    return hashed;
+  }
+
+  /**
+   * Adds one observation of `metric` to its series; false when it was
+   * dropped (memory full). The context's hashed key feeds the
+   * distinct-contexts sketch of unique metrics (a context without a key adds
+   * nothing to it).
+   */
+  metric(metric: string, flag: string, cohort: Cohort, variant: string | undefined, context: EvaluationContext | null | undefined, value: number, now: number): boolean {
+    const at = this.at(now);
+    const key = `${at}\u0000${flag}\u0000${metric}\u0000${cohort}\u0000${variant ?? ''}`;
+    let a = this.aggregates.get(key);
+    if (a === undefined) {
+      if (this.held >= this.maxQueue) return this.drop(flag, cohort, 'metrics', 1, now);
+      let sketches = this.sketches.get(metric);
+      if (sketches === undefined) {
+        sketches = sketchesOf(metric);
+        // Bounded like the series: a process tracks a few metric keys.
+        if (this.sketches.size < 10_000) this.sketches.set(metric, sketches);
+      }
+      a = { metric, flag, cohort, variant, at, count: 0, sum: 0, sumSq: 0, nonZero: 0, histogram: sketches.histogram ? new LogHistogram() : undefined, contexts: sketches.contexts ? new HyperLogLog() : undefined };
+      this.aggregates.set(key, a);
+      this.pendingItems++;
+    }
+    a.count++;
+    a.sum += value;
+    a.sumSq += value * value;
+    if (value !== 0) {
+      a.nonZero++;
+      if (a.contexts !== undefined) {
+        const key = this.contextKeyOf(context);
+        if (key !== ANONYMOUS) a.contexts.add(key);
+      }
+    }
+    a.histogram?.add(value);
     return true;
   }
 
-  /** Cuts everything pending into batches (appended to the retained ones) and returns all undelivered batches. */
+  /** Cuts everything waiting into batches (appended to the retained ones; drop reports first) and returns all undelivered batches. */
   batches(): Batch[] {
-    if (this.pendingItems > 0) {
-      let items: (ExposureItem | MetricItem)[] = [];
+    if (this.pendingItems > 0 || this.drops.size > 0) {
+      let items: QueueItem[] = [];
       const cut = () => {
         if (items.length === 0) return;
         this.retained.push({ batchId: randomUUID(), items });
+        this.retainedItems += items.length;
         items = [];
       };
-      for (const e of this.exposures.values()) {
-        const item: ExposureItem = { kind: 'exposure', flag: e.flag, variant: e.variant, cohort: e.cohort, contextKey: e.contextKey, at: e.at };
-        // Without `count` when 1, which servers that predate it accept too.
-        if (e.count > 1) item.count = e.count;
+      const push = (item: QueueItem) => {
         items.push(item);
         if (items.length === MAX_BATCH_ITEMS) cut();
+      };
+      for (const d of this.drops.values()) push(d);
+      for (const e of this.exposures.values()) {
+        for (let left = e.count; left > 0; left -= MAX_EXPOSURE_COUNT) {
+          const item: ExposureItem = { kind: 'exposure', flag: e.flag, variant: e.variant, cohort: e.cohort, contextKey: e.contextKey, at: e.at };
+          const count = Math.min(left, MAX_EXPOSURE_COUNT);
+          // Without `count` when 1, which servers that predate it accept too.
+          if (count > 1) item.count = count;
+          push(item);
+        }
       }
-      for (const m of this.metrics) {
-        items.push(m);
-        if (items.length === MAX_BATCH_ITEMS) cut();
+      for (const a of this.aggregates.values()) {
+        const item: AggregateItem = { kind: 'aggregate', metric: a.metric, flag: a.flag, cohort: a.cohort, at: a.at, count: a.count, sum: a.sum, sumSq: a.sumSq, nonZero: a.nonZero };
+        if (a.variant !== undefined) item.variant = a.variant;
+        if (a.histogram !== undefined) item.histogram = base64(a.histogram.toBytes());
+        // Only with keys in it: an empty sketch says nothing (and a unique metric without one is refused, as without keys).
+        if (a.contexts !== undefined && a.contexts.estimate() > 0) item.contexts = base64(a.contexts.toBytes());
+        push(item);
       }
       cut();
       this.exposures = new Map();
-      this.metrics = [];
+      this.aggregates = new Map();
+      this.drops = new Map();
       this.pendingItems = 0;
-    }
-    // Bounded: keep at most maxQueue undelivered items in all (the newest), counting the rest as dropped.
-    let total = this.retained.reduce((n, b) => n + b.items.length, 0);
-    while (total > Math.max(this.maxQueue, MAX_BATCH_ITEMS) && this.retained.length > 1) {
-      const old = this.retained.shift() as Batch;
-      total -= old.items.length;
-      for (const it of old.items) if (it.kind === 'exposure') this.droppedExposures += it.count ?? 1;
-      else this.droppedMetrics++;
     }
     return [...this.retained];
   }
 
   /** A batch was answered (delivered, or refused for good): it is not sent again. */
   settle(batch: Batch): void {
+    const before = this.retained.length;
     this.retained = this.retained.filter((b) => b !== batch);
+    if (this.retained.length < before) this.retainedItems -= batch.items.length;
   }
 }

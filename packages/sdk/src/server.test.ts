@@ -197,7 +197,7 @@ describe('the SDK against a real server', () => {
     const put = await call('PUT', path, { version: current.body.version, config });
     expect(put.status, JSON.stringify(put.body)).toBe(200);
 
-    const c = createClient({ url: proxy.url, token, ...fast, metrics: { flushIntervalMs: 60_000 } });
+    const c = createClient({ url: proxy.url, token, ...fast, metrics: { flushIntervalMs: 60_000, flushAt: 1_000 } });
     clients.push(c);
     const answered: { accepted?: number; rejected?: unknown[]; items: number }[] = [];
     c.on('flush', (r) => answered.push(r));
@@ -214,10 +214,11 @@ describe('the SDK against a real server', () => {
     // The server cannot be reached: the batch is kept, then sent again with the same batchId.
     proxy.target = undefined;
     const failed = await c.flush();
-    expect(failed).toMatchObject([{ items: 400, retained: true }]);
+    // 200 exposures and the error rate of each cohort as one aggregate.
+    expect(failed).toMatchObject([{ items: 202, retained: true }]);
     proxy.target = (server as ServerProcess).url;
     const retried = await c.flush();
-    expect(retried).toEqual([{ batchId: failed[0]?.batchId, items: 400, accepted: 400, rejected: [], duplicate: false }]);
+    expect(retried).toEqual([{ batchId: failed[0]?.batchId, items: 202, accepted: 202, rejected: [], duplicate: false }]);
     // Sent once more, the server counts it once.
     const again = await fetch(`${(server as ServerProcess).url}/api/client/metrics`, {
       method: 'POST',
@@ -226,7 +227,7 @@ describe('the SDK against a real server', () => {
     });
     expect(await again.json()).toMatchObject({ duplicate: true });
 
-    // More than one batch: 1,000 items flush by themselves, the rest on close(). Two
+    // More than one batch: 1,000 series (flushAt) flush by themselves, the rest on close(). Two
     // evaluations of each context are one item with a count of 2, which the server takes.
     answered.length = 0;
     for (let i = 0; i < 1_500; i++) {

@@ -321,6 +321,13 @@ export interface CohortAggregate {
    * share of samples above a bound.
    */
   exceeding?: readonly { bound: number; count: number }[];
+  /**
+   * Count metrics: no event was reported while the cohort had `samples`
+   * exposures, so the value 0 is observed, not missing. Absent when events
+   * were reported (then `samples` are the exposures too, or the reports when
+   * the cohort has no exposures).
+   */
+  observedZero?: boolean;
 }
 
 /** One interval of a metric's series (e.g. one minute). */
@@ -356,11 +363,37 @@ export interface Assignments {
   variants?: Readonly<Record<string, number>>;
 }
 
+/**
+ * What SDKs reported they dropped (memory exhausted) for one cohort during
+ * the current stage: that cohort's numbers are incomplete.
+ */
+export interface DroppedReport {
+  exposures: number;
+  /** Metric observations (`track` calls). */
+  metrics: number;
+  /** Start of the newest minute with a report (epoch ms). */
+  lastAt: number;
+}
+
+/**
+ * Which data a source read for the current stage: from `from` on, which is
+ * `overlapMs` before the stage started when the stage's first partial minute
+ * is counted whole (per-minute aggregates cannot be split).
+ */
+export interface DataWindow {
+  from: number;
+  overlapMs: number;
+}
+
 /** Observations per metric key. A metric with no entry has no data. */
 export interface Observations {
   metrics: Readonly<Record<string, MetricObservation | undefined>>;
   /** Distinct contexts per cohort in the current stage; absent when the source cannot count them. */
   assignments?: Assignments;
+  /** Reported drops per cohort in the current stage; a cohort without an entry reported none. */
+  dropped?: Readonly<Partial<Record<Cohort, DroppedReport>>>;
+  /** The data's window, when the source reads by minutes. */
+  window?: DataWindow;
 }
 
 // ---------------------------------------------------------------- gate results
@@ -463,6 +496,16 @@ export interface Evidence {
   stage?: { index: number; id: string; name: string; elapsedMs: number; minDuration: number; maxDuration?: number };
   gates: readonly GateResult[];
   matrices: readonly MatrixResult[];
+  /** What the data behind the gates covers (the guard fills it from the observations). */
+  data?: DataEvidence;
+}
+
+/** The data behind a decision: its window, reported drops, and count metrics observed at zero. */
+export interface DataEvidence {
+  window?: DataWindow;
+  dropped?: Readonly<Partial<Record<Cohort, DroppedReport>>>;
+  /** Count metrics with exposures and no reported event: zero observed, not no data. */
+  observedZero?: readonly { metric: string; cohort: Cohort; exposures: number }[];
 }
 
 interface DecisionBase {

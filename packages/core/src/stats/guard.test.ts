@@ -57,6 +57,36 @@ describe('guardedDecide', () => {
     expect(guardedDecide(S003, state, mismatch, now, { srm: false, sequential: { successCriteria: 'guardrail' } }).kind).toBe('advance');
   });
 
+  it('holds for a person on a cohort with reported drops, names them in the reason and the evidence, and a resume acknowledges the drops until then', () => {
+    const options = { sequential: { successCriteria: 'guardrail' as const } };
+    const lastAt = T0 + 2 * DAY;
+    const obs: Observations = { ...tickets(1, 1), dropped: { control: { exposures: 12, metrics: 0, lastAt } } };
+    expect(guardedDecide(S003, state, tickets(1, 1), now, options).kind).toBe('advance');
+    const d = guardedDecide(S003, state, obs, now, options);
+    expect(d).toMatchObject({ kind: 'hold', requiresPerson: true, trigger: 'dropped', health: 'yellow', waitingFor: [{ kind: 'resume' }] });
+    expect(d.reason).toBe(
+      'Holding: incomplete data: SDKs reported dropping data of the control cohort (12 exposures) in this stage, so its counts are short and cannot be decided on; give the SDKs more room (metrics.maxQueue) and resume.',
+    );
+    expect(d.evidence.data?.dropped).toEqual({ control: { exposures: 12, metrics: 0, lastAt } });
+    expect(d.evidence.gates.length).toBeGreaterThan(0);
+    // While awaiting approval too: an approval does not move a stage with incomplete data.
+    expect(guardedDecide(S003, { ...state, status: 'awaiting_approval' }, obs, now, options).kind).toBe('hold');
+    // A resume after the drops acknowledges them; drops reported after it hold again.
+    expect(guardedDecide(S003, { ...state, resumedAt: lastAt + 1 }, obs, now, options).kind).toBe('advance');
+    expect(guardedDecide(S003, { ...state, resumedAt: lastAt - 1 }, obs, now, options).kind).toBe('hold');
+    // A rollback on the numbers that did arrive stands.
+    const bad = { ...withAggregate(tickets(1, 1), 'error-rate', 0.7, 0.05), dropped: obs.dropped };
+    expect(guardedDecide(S003, state, bad, now).kind).toBe('rollback');
+  });
+
+  it('states the data window and count metrics observed at zero in the evidence', () => {
+    const window = { from: T0 - 30_000, overlapMs: 30_000 };
+    const obs = withAggregate(tickets(1, 1), 'data-loss-events', 0, 0, 4_000);
+    const zero = { ...obs, window, metrics: { ...obs.metrics, 'data-loss-events': { treatment: { value: 0, samples: 4_000, observedZero: true } } } };
+    const d = guardedDecide(S003, state, zero, now, { sequential: { successCriteria: 'guardrail' } });
+    expect(d.evidence.data).toEqual({ window, observedZero: [{ metric: 'data-loss-events', cohort: 'treatment', exposures: 4_000 }] });
+  });
+
   it('has no split to check on segment stages and at 100%', () => {
     expect(expectedTreatmentShare(S001, { ...state, stageIndex: 0 })).toBeUndefined(); // internal team segment
     expect(expectedTreatmentShare(S003, { ...state, stageIndex: 4 })).toBeUndefined(); // 100%

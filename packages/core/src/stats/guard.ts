@@ -4,7 +4,7 @@
  * The controller calls this every tick; bench/guard measures it.
  */
 import { decide } from '../rollouts/decide.js';
-import type { Decision, MetricDefinition, MetricObservation, Observations, Plan, RolloutState } from '../rollouts/types.js';
+import type { Cohort, DataEvidence, Decision, MetricDefinition, MetricObservation, Observations, Plan, RolloutState } from '../rollouts/types.js';
 import { sequentialGateAssessor, type SequentialGateAssessorOptions } from './gate-assessor.js';
 import { groupSrm } from './experiment.js';
 import { percent, preferSrmHold, srmCheck, srmHold, type SrmHold, type SrmOptions } from './srm.js';
@@ -67,10 +67,12 @@ export function expectedTreatmentShare(plan: Plan, state: RolloutState): number 
 }
 
 /**
- * `decide` with the sequential assessor, then the SRM check. A rollback or
- * disable from the gates stands (it rests on the treatment's own numbers);
- * otherwise a mismatch of the cohorts' sizes holds the rollout for a person
- * with "assignment problem". With `staleAfterMs`, a cohort whose data stopped
+ * `decide` with the sequential assessor, then the checks of the data itself.
+ * A rollback or disable from the gates stands (it rests on the treatment's
+ * own numbers); otherwise a cohort with reported drops holds the rollout for
+ * a person with "incomplete data", and a mismatch of the cohorts' sizes with
+ * "assignment problem". The evidence's `data` says which window was read,
+ * what was dropped and which count metrics were observed at zero. With `staleAfterMs`, a cohort whose data stopped
  * arriving has no data (so the stage holds instead of reading stale totals). The check runs while the stage is running and
  * until a person resumes it in this stage (the resume acknowledges it).
  *
@@ -81,8 +83,10 @@ export function guardedDecide(plan: Plan, state: RolloutState, given: Observatio
   const stale = options.staleAfterMs;
   const observations = typeof stale === 'number' && Number.isFinite(stale) && stale > 0 ? withoutStaleData(given, now, stale) : given;
   const assessGate = sequentialGateAssessor({ ...options.sequential, plan });
-  const decision = decide(plan, state, observations, now, options.catalog === undefined ? { assessGate } : { assessGate, catalog: options.catalog });
-  if (options.srm === false || state.status !== 'running') return decision;
+  const decision = withDataEvidence(decide(plan, state, observations, now, options.catalog === undefined ? { assessGate } : { assessGate, catalog: options.catalog }), observations);
+  if (state.status !== 'running' && state.status !== 'awaiting_approval') return decision;
+  const incomplete = droppedHold(decision, state, observations);
+  if (incomplete !== undefined || options.srm === false || state.status !== 'running') return incomplete ?? decision;
   const a = observations.assignments;
   if (a === undefined) return decision;
   const resumedThisStage = typeof state.resumedAt === 'number' && state.resumedAt >= state.stageStartedAt;
@@ -91,6 +95,52 @@ export function guardedDecide(plan: Plan, state: RolloutState, given: Observatio
   const srmOptions = options.srm ?? {};
   const cohorts = srmCheck({ treatment: a.treatment, control: a.control, expectedTreatmentShare: share }, srmOptions);
   return preferSrmHold(decision, cohorts ?? groupSrmCheck(plan, state, observations, srmOptions));
+}
+
+/** The decision with `evidence.data`: the observations' window, reported drops and count metrics observed at zero. */
+function withDataEvidence(decision: Decision, observations: Observations): Decision {
+  const data: { -readonly [K in keyof DataEvidence]: DataEvidence[K] } = {};
+  if (observations.window !== undefined) data.window = observations.window;
+  if (observations.dropped !== undefined && Object.keys(observations.dropped).length > 0) data.dropped = observations.dropped;
+  const zero: { metric: string; cohort: Cohort; exposures: number }[] = [];
+  for (const [metric, o] of Object.entries(observations.metrics)) {
+    for (const cohort of ['treatment', 'control'] as const) {
+      const agg = o?.[cohort];
+      if (agg?.observedZero === true) zero.push({ metric, cohort, exposures: agg.samples });
+    }
+  }
+  if (zero.length > 0) data.observedZero = zero;
+  if (Object.keys(data).length === 0) return decision;
+  return { ...decision, evidence: { ...decision.evidence, data } };
+}
+
+/**
+ * A cohort with drops reported in this stage is incomplete: its counts
+ * (exposures, samples, the sample-ratio check) are short by what was dropped,
+ * so nothing is decided on it. Holds for a person unless the decision is a
+ * rollback or disable (which act on the numbers that did arrive); a resume
+ * acknowledges the drops reported until then, and newer ones hold again.
+ */
+function droppedHold(decision: Decision, state: RolloutState, observations: Observations): Decision | undefined {
+  if (decision.kind === 'rollback' || decision.kind === 'disable') return undefined;
+  const resumedAt = typeof state.resumedAt === 'number' && state.resumedAt >= state.stageStartedAt ? state.resumedAt : undefined;
+  const parts: string[] = [];
+  for (const cohort of ['treatment', 'control'] as const) {
+    const d = observations.dropped?.[cohort];
+    if (d === undefined || d.exposures + d.metrics <= 0 || (resumedAt !== undefined && d.lastAt <= resumedAt)) continue;
+    const what = [d.exposures > 0 ? `${d.exposures} exposure${d.exposures === 1 ? '' : 's'}` : '', d.metrics > 0 ? `${d.metrics} metric observation${d.metrics === 1 ? '' : 's'}` : ''].filter((x) => x !== '');
+    parts.push(`the ${cohort} cohort (${what.join(' and ')})`);
+  }
+  if (parts.length === 0) return undefined;
+  return {
+    kind: 'hold',
+    requiresPerson: true,
+    trigger: 'dropped',
+    reason: `Holding: incomplete data: SDKs reported dropping data of ${parts.join(' and ')} in this stage, so its counts are short and cannot be decided on; give the SDKs more room (metrics.maxQueue) and resume.`,
+    evidence: decision.evidence,
+    health: 'yellow',
+    waitingFor: [{ kind: 'resume' }],
+  };
 }
 
 /**

@@ -8,7 +8,9 @@ import type { FastifyInstance } from 'fastify';
 import { metricsBatchSchema, metricsIngestResponseSchema } from '@rollgate/contract';
 import type { AppContext } from '../../app-context.js';
 import { defineRoute } from '../../http/routes.js';
-import { metricDefinition } from '@rollgate/core';
+import { metricDefinition, type MetricDefinition } from '@rollgate/core';
+import type { Sql } from '../../db/database.js';
+import { nearestKey } from './nearest-key.js';
 import { projectMetricCatalog } from '../metric-definitions/metric-definition-store.js';
 import { ingestBatch, MAX_AGE_MS, pruneMetrics, type IngestOptions } from './metrics-store.js';
 
@@ -19,6 +21,27 @@ const DAY = 24 * 3600_000;
 export const RETENTION_INTERVAL_MS = 3600_000;
 /** The first run after start, so a restart loop does not skip retention forever. */
 const RETENTION_FIRST_RUN_MS = 60_000;
+
+/** Whether the project accepts metrics nobody defined (its `freeFormMetrics` setting). */
+async function acceptsFreeFormMetrics(sql: Sql, projectId: string): Promise<boolean> {
+  const [row] = await sql.query<{ free_form_metrics: boolean }>('select free_form_metrics from projects where id = $1', [projectId]);
+  return row?.free_form_metrics === true;
+}
+
+/**
+ * Refuses a metric that is neither in `catalog` (the built-in catalog and the
+ * project's definitions) nor free-form, naming the nearest known key: a
+ * misspelled key would otherwise be stored where no gate ever reads it.
+ */
+export function unknownMetricReason(catalog: readonly MetricDefinition[]): (metric: string) => string | undefined {
+  const keys = new Set(catalog.map((d) => d.key));
+  return (metric) => {
+    if (keys.has(metric)) return undefined;
+    const near = nearestKey(metric, keys);
+    const hint = near === undefined ? '' : ` did you mean ${near}?`;
+    return `unknown metric ${JSON.stringify(metric)}: neither in the catalog nor defined in this project;${hint} Define it (POST /api/projects/:projectKey/metric-definitions), or set the project's freeFormMetrics to accept metrics nobody defined`;
+  };
+}
 
 export function registerMetricsFeature(app: FastifyInstance, ctx: AppContext): void {
   const retentionMs = ctx.config.metricsRetentionDays * DAY;
@@ -44,8 +67,9 @@ export function registerMetricsFeature(app: FastifyInstance, ctx: AppContext): v
       // A project's own metrics have the kind their definition gives (a ratio is checked and read as one).
       const own = body.items.some((i) => isRecord(i) && typeof i.metric === 'string' && metricDefinition(i.metric) === undefined);
       if (own) {
-        const catalog = await projectMetricCatalog(ctx.db, principal.projectId);
+        const [catalog, freeForm] = await Promise.all([projectMetricCatalog(ctx.db, principal.projectId), acceptsFreeFormMetrics(ctx.db, principal.projectId)]);
         options.kindOf = (metric) => metricDefinition(metric, catalog)?.kind;
+        if (!freeForm) options.refuseMetric = unknownMetricReason(catalog);
       }
       return ingestBatch(ctx.db, principal.environmentId, body.batchId, body.items, ctx.clock().getTime(), options);
     },

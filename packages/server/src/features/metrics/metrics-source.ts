@@ -35,6 +35,7 @@ import {
   metricsObservedBy,
   quantileLevelOf,
   type CohortAggregate,
+  type DroppedReport,
   type Exceedance,
   type MetricDefinition,
   type MetricKind,
@@ -47,7 +48,7 @@ import {
 import type { Sql } from '../../db/database.js';
 import type { CatalogLoader, ObservationRequest, ObservationSource } from '../rollouts/observation-source.js';
 import type { RolloutRecord } from '../rollouts/rollout-store.js';
-import { EXPOSURES } from './metrics-store.js';
+import { DROPPED_EXPOSURES, DROPPED_METRICS, EXPOSURES } from './metrics-store.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -78,6 +79,17 @@ interface Totals {
 }
 
 const emptyTotals = (): Totals => ({ count: 0, sum: 0, sumSq: 0, events: 0 });
+
+/**
+ * A count metric's aggregate: the events reported, over the cohort's
+ * exposures as samples (the contexts' evaluations the events happened
+ * among), or over the reports when the cohort has no exposures.
+ */
+export function countAggregate(t: Pick<Totals, 'count' | 'sum' | 'sumSq' | 'events'>, exposed: Pick<Totals, 'count'> | undefined): CohortAggregate | undefined {
+  const agg = aggregateOf('count', t);
+  if (agg !== undefined && exposed !== undefined && exposed.count > 0) agg.samples = exposed.count;
+  return agg;
+}
 
 /** The aggregate of sums in the metric's unit (ratio, mean, gauge and count metrics); undefined without samples. */
 export function aggregateOf(kind: 'ratio' | 'mean' | 'gauge' | 'count', t: Pick<Totals, 'count' | 'sum' | 'sumSq' | 'events'>): CohortAggregate | undefined {
@@ -292,15 +304,27 @@ function splitsVariants(stage: Stage, variants: Iterable<string>): boolean {
   return false;
 }
 
-/** The first whole minute at or after the stage's start: the previous stage's audience never counts. */
+/**
+ * The start of the minute holding the stage's start: rows are per minute, so
+ * the stage's first partial minute counts whole (data pushed in it is not
+ * lost), and the observations state the overlap with the previous stage
+ * (`window.overlapMs`, under a minute).
+ */
 export function windowStart(rollout: RolloutRecord): number {
-  return Math.ceil(rollout.state.stageStartedAt / MINUTE) * MINUTE;
+  return Math.floor(rollout.state.stageStartedAt / MINUTE) * MINUTE;
+}
+
+/** A count metric's value over `exposed`'s exposures when no event was reported: zero observed, not no data. */
+function zeroCount(exposed: Totals | undefined): CohortAggregate | undefined {
+  return exposed !== undefined && exposed.count > 0 ? { value: 0, samples: exposed.count, observedZero: true } : undefined;
 }
 
 function observationOf(stage: Stage, metric: string, reading: Reading, totals: MetricTotals, exposures: MetricTotals | undefined): MetricObservation {
   const { kind, q } = reading;
   let bounds: number[] = [];
   const one = (t: Totals | undefined, exposed: Totals | undefined, withBounds: boolean): CohortAggregate | undefined => {
+    // A count metric counts events among the cohort's exposures: none reported over exposures is an observed 0.
+    if (kind === 'count') return t === undefined || t.count <= 0 ? zeroCount(exposed) : countAggregate(t, exposed);
     if (t === undefined) return undefined;
     switch (kind) {
       case 'quantile':
@@ -318,7 +342,10 @@ function observationOf(stage: Stage, metric: string, reading: Reading, totals: M
   if (treatment !== undefined) observation.treatment = treatment;
   if (control !== undefined) observation.control = control;
   const series: SeriesInterval[] = [];
-  for (const [start, cohorts] of [...totals.minutes].sort((a, b) => a[0] - b[0])) {
+  const minutes = new Map(totals.minutes);
+  // A count metric's series has the minutes with exposures too (zero events in them).
+  if (kind === 'count') for (const start of exposures?.minutes.keys() ?? []) if (!minutes.has(start)) minutes.set(start, {});
+  for (const [start, cohorts] of [...minutes].sort((a, b) => a[0] - b[0])) {
     const interval: SeriesInterval = { start, end: start + MINUTE };
     const exposed = exposures?.minutes.get(start);
     const t = one(cohorts.treatment, exposed?.treatment, true);
@@ -341,12 +368,29 @@ function observationOf(stage: Stage, metric: string, reading: Reading, totals: M
 
 const isSketched = (kind: MetricKind | undefined) => kind === 'quantile' || kind === 'unique';
 
+/** The drops SDKs reported per cohort, from the rows of both kinds; undefined without any. */
+function droppedOf(exposures: MetricTotals | undefined, metrics: MetricTotals | undefined): Observations['dropped'] {
+  const out: Partial<Record<Cohort, DroppedReport>> = {};
+  for (const cohort of ['treatment', 'control'] as const) {
+    const e = exposures?.stage[cohort]?.count ?? 0;
+    const m = metrics?.stage[cohort]?.count ?? 0;
+    if (e + m <= 0) continue;
+    let lastAt = -Infinity;
+    for (const t of [exposures, metrics]) for (const [start, cohorts] of t?.minutes ?? []) if ((cohorts[cohort]?.count ?? 0) > 0 && start > lastAt) lastAt = start;
+    out[cohort] = { exposures: e, metrics: m, lastAt };
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
 /**
  * The observations of every request's current stage at `now` (epoch ms), in
  * the order of `requests`, read with one statement whatever their number.
- * The window of a rollout starts at the first whole minute at or after its
- * stage started and ends with the minute holding `now`. A metric without
- * rows is absent (no data, never zero). `assignments` counts the distinct
+ * The window of a rollout starts with the minute holding its stage's start
+ * (`window` states the overlap) and ends with the minute holding `now`. A
+ * metric without rows is absent (no data, never zero), except a count
+ * metric whose cohort had exposures: it observed zero events
+ * (`observedZero`), with the exposures as samples. `dropped` sums the drops
+ * SDKs reported per cohort. `assignments` counts the distinct
  * contexts whose latest exposure was in that window, by cohort (and by
  * variant in the treatment, when it splits).
  *
@@ -365,9 +409,11 @@ export async function readObservations(db: Sql, requests: readonly ObservationRe
     const from = windowStart(r.rollout);
     const windows = new Map<string, MetricWindow>();
     for (const [k, reading] of readings) windows.set(k, metricWindow(r.stage, k, isSketched(reading.kind), from, now));
-    const unique = keys.filter((k) => readings.get(k)?.kind === 'unique');
-    // Exposures are the unique metrics' denominators: read over the same windows.
-    if (unique.length > 0) windows.set(EXPOSURES, metricWindow(r.stage, EXPOSURES, true, from, now, unique));
+    const perExposure = keys.filter((k) => readings.get(k)?.kind === 'unique' || readings.get(k)?.kind === 'count');
+    // Exposures are the unique metrics' denominators and the count metrics' samples: read over the same windows.
+    if (perExposure.length > 0) windows.set(EXPOSURES, metricWindow(r.stage, EXPOSURES, true, from, now, perExposure));
+    // What SDKs reported dropped: read like sums.
+    for (const k of [DROPPED_EXPOSURES, DROPPED_METRICS]) windows.set(k, metricWindow(r.stage, k, false, from, now));
     // One window for the request: the sketch metrics share their hours; minutes are read from the earliest series start.
     const sketched = [...windows].filter(([k]) => k === EXPOSURES || isSketched(readings.get(k)?.kind));
     const sums = [...windows.keys()].filter((k) => !sketched.some(([s]) => s === k));
@@ -377,6 +423,7 @@ export async function readObservations(db: Sql, requests: readonly ObservationRe
       readings,
       windows,
       environmentKey: r.stage.environment ?? r.rollout.environmentKey,
+      fromMs: from,
       metrics: [...windows.keys()].join(','),
       sums: sums.join(','),
       from: iso(from),
@@ -448,14 +495,17 @@ export async function readObservations(db: Sql, requests: readonly ObservationRe
     const exposures = totals.get(EXPOSURES);
     const metrics: Record<string, MetricObservation> = {};
     for (const key of p.keys) {
+      const reading = p.readings.get(key) as Reading;
       const t = totals.get(key);
-      if (t === undefined) continue;
-      metrics[key] = observationOf(r.stage, key, p.readings.get(key) as Reading, t, exposures);
+      if (t !== undefined) metrics[key] = observationOf(r.stage, key, reading, t, exposures);
+      // A count metric without rows has observed zero events over the exposures, if there were any.
+      else if (reading.kind === 'count' && exposures !== undefined) metrics[key] = observationOf(r.stage, key, reading, new MetricTotals(p.windows.get(key) as MetricWindow), exposures);
     }
     const counts = assignmentRows[i] ?? [];
     const treatmentRows = counts.filter((c) => c.cohort === 'treatment');
     const observations: Observations = {
       metrics,
+      window: { from: p.fromMs, overlapMs: r.rollout.state.stageStartedAt - p.fromMs },
       assignments: {
         treatment: treatmentRows.reduce((n, c) => n + c.n, 0),
         control: counts.filter((c) => c.cohort === 'control').reduce((n, c) => n + c.n, 0),
@@ -466,6 +516,8 @@ export async function readObservations(db: Sql, requests: readonly ObservationRe
       for (const c of treatmentRows) if (c.variant !== '') variants[c.variant] = (variants[c.variant] ?? 0) + c.n;
       if (Object.keys(variants).length > 0 && observations.assignments !== undefined) observations.assignments.variants = variants;
     }
+    const dropped = droppedOf(totals.get(DROPPED_EXPOSURES), totals.get(DROPPED_METRICS));
+    if (dropped !== undefined) observations.dropped = dropped;
     return observations;
   });
 }

@@ -21,11 +21,15 @@
  * with a non-zero value, and exposures a HyperLogLog of their context keys.
  */
 import { HyperLogLog, LogHistogram, metricDefinition, murmur3, type MetricKind } from '@rollgate/core';
-import { metricsItemSchema, type MetricsIngestResponse } from '@rollgate/contract';
+import { metricsItemSchema, type AggregateItem, type MetricsIngestResponse } from '@rollgate/contract';
 import type { Database, Sql } from '../../db/database.js';
 
 /** The `metric` of exposure rows; no metric key can start with `$`. */
 export const EXPOSURES = '$exposures';
+/** The `metric` of the rows counting exposures SDKs reported dropped (in `count`). */
+export const DROPPED_EXPOSURES = '$dropped-exposures';
+/** The `metric` of the rows counting metric observations SDKs reported dropped (in `count`). */
+export const DROPPED_METRICS = '$dropped-metrics';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -52,6 +56,8 @@ export interface IngestOptions {
   kindOf?: MetricKindOf;
   /** Items older than this are refused; default 7 days. */
   maxAgeMs?: number;
+  /** Why a metric is refused (a metric nobody defined), or undefined when it is accepted; default: every metric is. */
+  refuseMetric?: (metric: string) => string | undefined;
 }
 
 type Cohort = 'treatment' | 'control';
@@ -59,7 +65,25 @@ type Cohort = 'treatment' | 'control';
 /** A valid item, before attribution. */
 type Checked =
   | { index: number; kind: 'exposure'; flag: string; variant: string; cohort: Cohort; contextKey: string; count: number; at: number }
-  | { index: number; kind: 'metric'; flag: string; metric: string; metricKind: MetricKind | undefined; cohort?: Cohort; variant?: string; contextKey?: string; value: number; at: number };
+  | { index: number; kind: 'metric'; flag: string; metric: string; metricKind: MetricKind | undefined; cohort?: Cohort; variant?: string; contextKey?: string; value: number; at: number }
+  | {
+      index: number;
+      kind: 'aggregate';
+      flag: string;
+      metric: string;
+      metricKind: MetricKind | undefined;
+      cohort?: Cohort;
+      variant?: string;
+      contextKey?: string;
+      count: number;
+      sum: number;
+      sumSq: number;
+      nonZero: number;
+      histogram?: LogHistogram;
+      contexts?: HyperLogLog;
+      at: number;
+    }
+  | { index: number; kind: 'dropped'; flag: string; cohort: Cohort; exposures: number; metrics: number; at: number };
 
 /** One minute row's additions (or one hour row's: `start` is then the hour). */
 export interface MinuteRow {
@@ -136,7 +160,19 @@ export function checkItems(
       checked.push({ index, kind: 'exposure', flag: item.flag, variant: item.variant, cohort: item.cohort, contextKey: item.contextKey, count: item.count ?? 1, at });
       return;
     }
+    if (item.kind === 'dropped') {
+      checked.push({ index, kind: 'dropped', flag: item.flag, cohort: item.cohort, exposures: item.exposures, metrics: item.metrics, at });
+      return;
+    }
+    const refused = options.refuseMetric?.(item.metric);
+    if (refused !== undefined) return void rejected.push({ index, reason: `metric: ${refused}` });
     const metricKind = kindOf(item.metric);
+    if (item.kind === 'aggregate') {
+      const c = checkAggregate(index, item, metricKind, at);
+      if (typeof c === 'string') return void rejected.push({ index, reason: c });
+      checked.push(c);
+      return;
+    }
     if (metricKind === 'ratio' && (item.value < 0 || item.value > 1)) {
       return void rejected.push({ index, reason: `value: ${item.metric} is a ratio metric: send 1 or 0 per request` });
     }
@@ -150,6 +186,32 @@ export function checkItems(
     checked.push(c);
   });
   return { checked, rejected };
+}
+
+type CheckedAggregate = Extract<Checked, { kind: 'aggregate' }>;
+
+/** An aggregate item checked against its metric's kind (ratio values 0..1, the sketch the kind needs), or why it is refused. */
+function checkAggregate(index: number, item: AggregateItem, metricKind: MetricKind | undefined, at: number): CheckedAggregate | string {
+  if (metricKind === 'ratio' && (item.sum < 0 || item.sum > item.count || item.nonZero > 0 !== item.sum > 0)) {
+    return `sum: ${item.metric} is a ratio metric: its values are 0..1, so 0 <= sum <= count`;
+  }
+  const c: CheckedAggregate = { index, kind: 'aggregate', flag: item.flag, metric: item.metric, metricKind, count: item.count, sum: item.sum, sumSq: item.sumSq, nonZero: item.nonZero, at };
+  if (metricKind === 'quantile') {
+    const histogram = item.histogram === undefined ? undefined : LogHistogram.fromBytes(Buffer.from(item.histogram, 'base64'));
+    if (histogram === undefined) return `histogram: ${item.metric} is a quantile metric: send the histogram sketch of the values (base64 of a LogHistogram)`;
+    if (histogram.count !== item.count) return `histogram: holds ${histogram.count} values where count says ${item.count}`;
+    c.histogram = histogram;
+  }
+  if (metricKind === 'unique') {
+    const contexts = item.contexts === undefined ? undefined : HyperLogLog.fromBytes(Buffer.from(item.contexts, 'base64'));
+    if (item.contexts !== undefined && contexts === undefined) return 'contexts: not a HyperLogLog sketch (base64 of its bytes)';
+    if (contexts === undefined && item.contextKey === undefined) return `contexts: ${item.metric} counts distinct contexts: send their HyperLogLog sketch, or the contextKey`;
+    if (contexts !== undefined) c.contexts = contexts;
+  }
+  if (item.cohort !== undefined) c.cohort = item.cohort;
+  if (item.variant !== undefined) c.variant = item.variant;
+  if (item.contextKey !== undefined) c.contextKey = item.contextKey;
+  return c;
 }
 
 function formatAge(ms: number): string {
@@ -171,7 +233,7 @@ function batchAssignments(checked: readonly Checked[]): Map<string, Assignment> 
 /** The metric items that need attribution: no cohort given, a context key given. */
 function unattributed(checked: readonly Checked[]): string[] {
   const ids = new Set<string>();
-  for (const c of checked) if (c.kind === 'metric' && c.cohort === undefined && c.contextKey !== undefined) ids.add(contextId(c.flag, c.contextKey));
+  for (const c of checked) if ((c.kind === 'metric' || c.kind === 'aggregate') && c.cohort === undefined && c.contextKey !== undefined) ids.add(contextId(c.flag, c.contextKey));
   return [...ids];
 }
 
@@ -205,7 +267,7 @@ export function attribute(checked: readonly Checked[], stored: ReadonlyMap<strin
   const inBatch = batchAssignments(checked);
   const kept: Checked[] = [];
   for (const c of checked) {
-    if (c.kind === 'metric' && c.cohort === undefined) {
+    if ((c.kind === 'metric' || c.kind === 'aggregate') && c.cohort === undefined) {
       const id = contextId(c.flag, c.contextKey as string);
       const a = inBatch.get(id);
       const s = stored.get(id);
@@ -324,11 +386,7 @@ export function aggregate(items: readonly Checked[]): { rows: MinuteRow[]; conte
     if (c.kind === 'exposure') {
       const r = row(c.flag, EXPOSURES, c.at, c.cohort, c.variant);
       r.sketched = true;
-      // Each exposure is a value of 1.
-      r.count += c.count;
-      r.sum += c.count;
-      r.sumSq += c.count;
-      r.events += c.count;
+      addCount(r, c.count);
       (r.hll ??= new HyperLogLog()).add(c.contextKey);
       const id = contextId(c.flag, c.contextKey);
       const held = contexts.get(id);
@@ -343,17 +401,40 @@ export function aggregate(items: readonly Checked[]): { rows: MinuteRow[]; conte
       }
       continue;
     }
+    if (c.kind === 'dropped') {
+      if (c.exposures > 0) addCount(row(c.flag, DROPPED_EXPOSURES, c.at, c.cohort, ''), c.exposures);
+      if (c.metrics > 0) addCount(row(c.flag, DROPPED_METRICS, c.at, c.cohort, ''), c.metrics);
+      continue;
+    }
     const r = row(c.flag, c.metric, c.at, c.cohort as Cohort, c.variant ?? '');
+    if (c.metricKind === 'quantile' || c.metricKind === 'unique') r.sketched = true;
+    if (c.kind === 'aggregate') {
+      r.count += c.count;
+      r.sum += c.sum;
+      r.sumSq += c.sumSq;
+      r.events += c.metricKind === 'ratio' ? c.sum : c.nonZero;
+      if (c.histogram !== undefined) (r.histogram ??= new LogHistogram()).merge(c.histogram);
+      if (c.contexts !== undefined) (r.hll ??= new HyperLogLog()).merge(c.contexts);
+      if (c.metricKind === 'unique' && c.nonZero > 0 && c.contextKey !== undefined) (r.hll ??= new HyperLogLog()).add(c.contextKey);
+      continue;
+    }
     const v = c.value;
     r.count += 1;
     r.sum += v;
     r.sumSq += v * v;
     r.events += c.metricKind === 'ratio' ? v : v !== 0 ? 1 : 0;
-    if (c.metricKind === 'quantile' || c.metricKind === 'unique') r.sketched = true;
     if (c.metricKind === 'quantile') (r.histogram ??= new LogHistogram()).add(v);
     if (c.metricKind === 'unique' && v !== 0 && c.contextKey !== undefined) (r.hll ??= new HyperLogLog()).add(c.contextKey);
   }
   return { rows: [...rows.values()], contexts: [...contexts.values()] };
+}
+
+/** A count row: `n` occurrences, each a value of 1. */
+function addCount(r: MinuteRow, n: number): void {
+  r.count += n;
+  r.sum += n;
+  r.sumSq += n;
+  r.events += n;
 }
 
 const rowKey = (flag: string, metric: string, start: number, cohort: Cohort, variant: string) => `${flag}\u0000${metric}\u0000${start}\u0000${cohort}\u0000${variant}`;

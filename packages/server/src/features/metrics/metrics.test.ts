@@ -127,11 +127,12 @@ describe.each(testBackends())('metrics ingestion (%s)', (backend) => {
     const latency = obs.metrics['response-time-avg'];
     expect(latency?.treatment).toEqual({ value: 200, samples: 3, variance: 10_000 });
     expect(latency?.control).toBeUndefined();
-    // No rows: absent (no data), never zero; quantiles cannot be read from sums.
-    expect(obs.metrics['support-tickets']).toBeUndefined();
+    // A count metric without events over the cohorts' exposures observed zero; quantiles cannot be read from sums (no data).
+    expect(obs.metrics['support-tickets']?.treatment).toEqual({ value: 0, samples: 1, observedZero: true });
     expect(obs.metrics['response-time-p95']).toBeUndefined();
-    // A stage that started after the data sees none of it.
-    expect((await source({ ...record, state: { ...record.state, stageStartedAt: time.now } } as RolloutRecord, PLAN, stage, time.now)).metrics).toEqual({});
+    // A stage that started after the data's minute sees none of it.
+    const later = time.now - (time.now % MINUTE) + MINUTE;
+    expect((await source({ ...record, state: { ...record.state, stageStartedAt: later } } as RolloutRecord, PLAN, stage, later)).metrics).toEqual({});
   });
 
   it('counts a retried batch once, per environment', async () => {

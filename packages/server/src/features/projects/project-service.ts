@@ -21,7 +21,7 @@ export class ProjectService {
     return project;
   }
 
-  async create(meta: WriteMeta, input: { key: string; name: string; description: string }): Promise<Project> {
+  async create(meta: WriteMeta, input: { key: string; name: string; description: string; freeFormMetrics?: boolean }): Promise<Project> {
     return this.db.transaction(async (tx) => {
       if ((await this.store.getByKey(tx, input.key)) !== undefined) {
         throw new ApiError('ALREADY_EXISTS', `A project with the key ${JSON.stringify(input.key)} already exists`, { key: input.key });
@@ -32,11 +32,11 @@ export class ProjectService {
     });
   }
 
-  async update(meta: WriteMeta, key: string, input: { version: number; name?: string; description?: string }): Promise<Project> {
+  async update(meta: WriteMeta, key: string, input: { version: number; name?: string; description?: string; freeFormMetrics?: boolean }): Promise<Project> {
     return this.db.transaction(async (tx) => {
       const before = await this.store.getByKey(tx, key);
       if (before === undefined) throw notFound('project', key);
-      const after = await this.store.update(tx, before.id, input.version, { name: input.name, description: input.description });
+      const after = await this.store.update(tx, before.id, input.version, { name: input.name, description: input.description, freeFormMetrics: input.freeFormMetrics });
       if (after === undefined) throw versionConflict('project', before.version, before);
       await recordAudit(tx, meta, { action: 'project.updated', resourceType: 'project', resourceId: after.id, resourceKey: after.key, projectId: after.id, before, after });
       return after;

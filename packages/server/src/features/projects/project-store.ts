@@ -7,6 +7,8 @@ export interface Project {
   key: string;
   name: string;
   description: string;
+  /** Accept metrics nobody defined at ingestion. */
+  freeFormMetrics: boolean;
   version: number;
   createdAt: string;
   updatedAt: string;
@@ -16,9 +18,9 @@ export interface Project {
 export interface ProjectStore {
   list(sql: Sql, limit: number, afterKey?: string): Promise<Project[]>;
   getByKey(sql: Sql, key: string): Promise<Project | undefined>;
-  insert(sql: Sql, project: Pick<Project, 'id' | 'key' | 'name' | 'description'>): Promise<Project>;
+  insert(sql: Sql, project: Pick<Project, 'id' | 'key' | 'name' | 'description'> & Partial<Pick<Project, 'freeFormMetrics'>>): Promise<Project>;
   /** Applies `changes` when the stored version is `expectedVersion`; undefined when it is not. */
-  update(sql: Sql, id: string, expectedVersion: number, changes: Partial<Pick<Project, 'name' | 'description'>>): Promise<Project | undefined>;
+  update(sql: Sql, id: string, expectedVersion: number, changes: Partial<Pick<Project, 'name' | 'description' | 'freeFormMetrics'>>): Promise<Project | undefined>;
 }
 
 interface ProjectRow {
@@ -26,6 +28,7 @@ interface ProjectRow {
   key: string;
   name: string;
   description: string;
+  free_form_metrics: boolean;
   version: number;
   created_at: Date | string;
   updated_at: Date | string;
@@ -36,6 +39,7 @@ const toProject = (r: ProjectRow): Project => ({
   key: r.key,
   name: r.name,
   description: r.description,
+  freeFormMetrics: r.free_form_metrics === true,
   version: r.version,
   createdAt: iso(r.created_at),
   updatedAt: iso(r.updated_at),
@@ -54,19 +58,21 @@ export const sqlProjectStore: ProjectStore = {
     return row && toProject(row);
   },
   async insert(sql, p) {
-    const [row] = await sql.query<ProjectRow>('insert into projects (id, key, name, description) values ($1, $2, $3, $4) returning *', [
+    const [row] = await sql.query<ProjectRow>('insert into projects (id, key, name, description, free_form_metrics) values ($1, $2, $3, $4, $5) returning *', [
       p.id,
       p.key,
       p.name,
       p.description,
+      p.freeFormMetrics === true,
     ]);
     return toProject(row as ProjectRow);
   },
   async update(sql, id, expectedVersion, changes) {
     const [row] = await sql.query<ProjectRow>(
-      `update projects set name = coalesce($3, name), description = coalesce($4, description), version = version + 1, updated_at = now()
+      `update projects set name = coalesce($3, name), description = coalesce($4, description), free_form_metrics = coalesce($5, free_form_metrics),
+              version = version + 1, updated_at = now()
         where id = $1 and version = $2 returning *`,
-      [id, expectedVersion, changes.name ?? null, changes.description ?? null],
+      [id, expectedVersion, changes.name ?? null, changes.description ?? null, changes.freeFormMetrics ?? null],
     );
     return row && toProject(row);
   },
