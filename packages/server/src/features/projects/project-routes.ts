@@ -15,8 +15,19 @@ export function keyPage<T extends { key: string }>(items: T[], limit: number): {
 export function registerProjectRoutes(app: FastifyInstance, projects: ProjectService): void {
   defineRoute(
     app,
-    { method: 'GET', url: '/api/projects', access: 'viewer', summary: 'List projects', tag: 'projects', query: pageQuerySchema, response: { status: 200, schema: pageSchema(projectSchema) } },
-    async ({ query }) => keyPage(await projects.list(query.limit + 1, query.cursor), query.limit),
+    {
+      method: 'GET',
+      url: '/api/projects',
+      access: 'viewer',
+      summary: 'List the projects you have a role in (every project for admins and users whose base role is not none)',
+      tag: 'projects',
+      query: pageQuerySchema,
+      response: { status: 200, schema: pageSchema(projectSchema) },
+    },
+    async ({ query, principal }) => {
+      const memberOnly = principal?.kind === 'user' && principal.role === 'none' ? principal.userId : undefined;
+      return keyPage(await projects.list(query.limit + 1, query.cursor, memberOnly), query.limit);
+    },
   );
   defineRoute(
     app,
