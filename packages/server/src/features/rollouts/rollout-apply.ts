@@ -223,19 +223,24 @@ export function environmentApproval(state: RolloutState, records: RolloutState['
  * `awaiting_approval` (undefined: it already waits, nothing to write). What
  * serves less (holds, rollbacks, the kill switch, an abort) never waits.
  */
-async function withApprovalRule(tx: Sql, rollout: RolloutRecord, plan: Plan, t: Transition, now: number): Promise<Transition | undefined> {
+async function withApprovalRule(tx: Sql, rollout: RolloutRecord, plan: Plan, proposed: Transition, now: number): Promise<Transition | undefined> {
+  const draftApprovals = proposed.state.approvals;
+  // The approvals of a draft start it; the first stage's approvals are its own.
+  const t = rollout.status === 'draft' && proposed.status !== 'draft' ? { ...proposed, state: { ...proposed.state, approvals: [] } } : proposed;
   if (!raisesExposure(rollout, t)) return t;
   const envKey = stageEnvironment(plan, rollout, t.state.stageIndex);
   const env = await sqlEnvironmentStore.get(tx, rollout.projectId, envKey);
   if (env === undefined || !env.requiresApproval) return t;
   const fromDraft = rollout.status === 'draft';
-  const approval = rollout.status === 'rolled_back' ? undefined : environmentApproval(rollout.state, fromDraft ? t.state.approvals : rollout.state.approvals);
+  const approval = rollout.status === 'rolled_back' ? undefined : environmentApproval(rollout.state, fromDraft ? draftApprovals : rollout.state.approvals);
   if (approval !== undefined) {
     return { ...t, reason: `${t.reason} (${envKey} requires approval: approved by ${approval.by}, ${approval.role})`, decision: { ...t.decision, approvedBy: approval.by } };
   }
   const why = `${envKey} requires approval: an approver other than the rollout's starter must approve (POST .../approve)`;
   if (fromDraft || rollout.status === 'rolled_back') {
-    const state: RolloutState = fromDraft ? { ...t.state, status: 'draft', stageIndex: 0, stageStartedAt: rollout.state.stageStartedAt } : { ...t.state, status: 'draft', checklist: [], approvals: [] };
+    const state: RolloutState = fromDraft
+      ? { ...proposed.state, status: 'draft', stageIndex: 0, stageStartedAt: rollout.state.stageStartedAt }
+      : { ...t.state, status: 'draft', checklist: [], approvals: [] };
     delete state.startedAt;
     return {
       kind: 'await_approval',

@@ -240,8 +240,7 @@ export class RolloutService {
       kind: 'start',
       reason,
       status: 'running',
-      // The approvals of the draft started it: the first stage's approvals are its own.
-      state: { ...state, status: 'running', stageIndex: 0, stageStartedAt: ms, startedAt: ms, checklist: state.checklist ?? [], approvals: [] },
+      state: { ...state, status: 'running', stageIndex: 0, stageStartedAt: ms, startedAt: ms, checklist: state.checklist ?? [] },
       flag: { mode: 'stage', stageIndex: 0, enable: true },
       decision: { action: 'start' },
     };
