@@ -17,6 +17,7 @@ const R = `${P}/rollouts`;
 const ON = { enabled: true, offVariation: 'off', fallthrough: { variation: 'on' } };
 const TWO_STAGES = { source: 'test', stages: [{ id: 'canary', name: 'Canary', audience: { percentage: 10 }, minDuration: HOUR }, { id: 'all', name: 'Everyone', audience: { percentage: 100 }, minDuration: HOUR }] };
 const CHECKLIST = { ...TWO_STAGES, preStartChecklist: [{ id: 'runbook', text: 'Runbook reviewed' }] };
+const STAGE_APPROVALS = { ...TWO_STAGES, stages: [{ ...TWO_STAGES.stages[0], approvals: { count: 1, role: 'approver' } }, TWO_STAGES.stages[1]] };
 
 /** Routes that change what an environment serves: each has a scenario below. */
 const SERVING = [
@@ -90,6 +91,7 @@ describe.each(testBackends())('the approval rule over the route table (%s)', (ba
     for (const [key, definition] of [
       ['two-stages', TWO_STAGES],
       ['with-checklist', CHECKLIST],
+      ['stage-approvals', STAGE_APPROVALS],
     ] as const) {
       expect((await t.request('POST', `${P}/plans`, { key, name: key, definition })).status).toBe(201);
     }
@@ -303,6 +305,20 @@ describe.each(testBackends())('the approval rule over the route table (%s)', (ba
     expect(await served()).toEqual(before);
     await release();
     expect(await served()).not.toEqual(before);
+  });
+
+  it("counts the approvals a plan's stage asks for: one approval lets the stage advance", async () => {
+    const flagKey = await newFlag();
+    const started = await asEditor('POST', R, { flagKey, environmentKey: 'prod', planKey: 'stage-approvals' });
+    expect((await approveRollout(started.body.id)).status).toBe('running');
+    time.advance(HOUR + 1);
+    await rolloutFeatureOf(t.app).controller.tick();
+    expect(await rolloutOf(started.body.id)).toMatchObject({ status: 'awaiting_approval', stageIndex: 0 });
+    const before = await served();
+    expect(await approveRollout(started.body.id)).toMatchObject({ status: 'running', stageIndex: 1 });
+    expect(await served()).not.toEqual(before);
+    const [decision] = (await t.request('GET', `${R}/${started.body.id}/decisions?limit=1`)).body.items;
+    expect(decision).toMatchObject({ kind: 'advance', toStage: 1, decision: { approvedBy: approver.id } });
   });
 
   it('leaves no rule of an aborted rollout serving, and turns the flag off again where the rollout turned it on', async () => {
