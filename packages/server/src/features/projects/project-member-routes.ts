@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { keySchema, pageQuerySchema, pageSchema, projectMemberSchema, setProjectMemberSchema } from '@rollgate/contract';
 import { defineRoute } from '../../http/routes.js';
 import type { ProjectMemberService } from './project-member-service.js';
-import { projectParams } from './project-routes.js';
+import { cursorPage, projectParams } from './project-routes.js';
 
 export const memberParams = z.strictObject({ projectKey: keySchema, userId: z.string().min(1).max(100) });
 
@@ -21,11 +21,7 @@ export function registerProjectMemberRoutes(app: FastifyInstance, members: Proje
       query: pageQuerySchema,
       response: { status: 200, schema: pageSchema(projectMemberSchema) },
     },
-    async ({ params, query }) => {
-      const rows = await members.list(params.projectKey, query.limit + 1, query.cursor);
-      const items = rows.slice(0, query.limit);
-      return { items, nextCursor: rows.length > query.limit ? (items[items.length - 1]?.userId ?? null) : null };
-    },
+    async ({ params, query }) => cursorPage(await members.list(params.projectKey, query.limit + 1, query.cursor), query.limit, (m) => m.userId),
   );
   defineRoute(
     app,

@@ -6,10 +6,16 @@ import type { ProjectService } from './project-service.js';
 
 export const projectParams = z.strictObject({ projectKey: keySchema });
 
+/** A page of `limit` from `items` (read with one more, to know whether a next page exists); the cursor is `cursorOf` the last item. */
+export function cursorPage<T>(items: T[], limit: number, cursorOf: (item: T) => string): { items: T[]; nextCursor: string | null } {
+  const page = items.slice(0, limit);
+  const last = page[page.length - 1];
+  return { items: page, nextCursor: items.length > limit && last !== undefined ? cursorOf(last) : null };
+}
+
 /** Pages by key: the cursor is the last key of the previous page. */
 export function keyPage<T extends { key: string }>(items: T[], limit: number): { items: T[]; nextCursor: string | null } {
-  const page = items.slice(0, limit);
-  return { items: page, nextCursor: items.length > limit ? (page[page.length - 1]?.key ?? null) : null };
+  return cursorPage(items, limit, (item) => item.key);
 }
 
 export function registerProjectRoutes(app: FastifyInstance, projects: ProjectService): void {
