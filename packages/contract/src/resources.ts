@@ -13,6 +13,10 @@ const description = z.string().max(5000);
 export const ROLES = ['viewer', 'editor', 'approver', 'admin'] as const;
 export const roleSchema = z.enum(ROLES);
 export type Role = z.infer<typeof roleSchema>;
+/** A user's base role: their role in every project where they have no project role (`none`: no access there). */
+export const BASE_ROLES = ['none', ...ROLES] as const;
+export const baseRoleSchema = z.enum(BASE_ROLES);
+export type BaseRole = z.infer<typeof baseRoleSchema>;
 
 /** Cursor pagination query, shared by list endpoints. */
 export const pageQuerySchema = z.strictObject({
@@ -98,6 +102,8 @@ export const updateFlagSchema = z.strictObject({
   description: description.optional(),
   variations: z.array(variationSchema).min(1).max(100).optional(),
   tags: z.array(z.string().min(1).max(50)).max(20).optional(),
+  /** Kept with the change request when the update needs approval. */
+  comment: z.string().max(2000).optional(),
 });
 export const updateFlagEnvironmentSchema = z.strictObject({
   version,
@@ -124,13 +130,21 @@ export const updateSegmentSchema = z.strictObject({
   name: name.optional(),
   description: description.optional(),
   definition: segmentDefinitionSchema.optional(),
+  /** Kept with the change request when the update needs approval. */
+  comment: z.string().max(2000).optional(),
 });
 
 export const userSchema = z
-  .object({ id: z.string(), email: z.string(), name, role: roleSchema, disabled: z.boolean(), version, createdAt: timestamp, updatedAt: timestamp })
+  .object({ id: z.string(), email: z.string(), name, role: baseRoleSchema, disabled: z.boolean(), version, createdAt: timestamp, updatedAt: timestamp })
   .meta({ id: 'User' });
-export const createUserSchema = z.strictObject({ email: z.email().max(320), name, role: roleSchema });
-export const updateUserSchema = z.strictObject({ version, name: name.optional(), role: roleSchema.optional(), disabled: z.boolean().optional() });
+export const createUserSchema = z.strictObject({ email: z.email().max(320), name, role: baseRoleSchema });
+export const updateUserSchema = z.strictObject({ version, name: name.optional(), role: baseRoleSchema.optional(), disabled: z.boolean().optional() });
+
+/** A user's role in one project. */
+export const projectMemberSchema = z
+  .object({ projectKey: keySchema, userId: z.string(), email: z.string(), name, role: roleSchema, grantedBy: z.string().nullable(), createdAt: timestamp, updatedAt: timestamp })
+  .meta({ id: 'ProjectMember' });
+export const setProjectMemberSchema = z.strictObject({ role: roleSchema });
 
 export const TOKEN_KINDS = ['admin', 'server', 'browser'] as const;
 export const tokenKindSchema = z.enum(TOKEN_KINDS);
@@ -191,16 +205,30 @@ export const auditQuerySchema = pageQuerySchema.extend({
 });
 
 export const CHANGE_REQUEST_STATUSES = ['pending', 'applied', 'rejected', 'conflict', 'cancelled'] as const;
+/**
+ * What a change request changes: a flag's configuration in one environment,
+ * a flag's variations or archived state, or a segment (these two change what
+ * every environment that uses them serves).
+ */
+export const CHANGE_REQUEST_KINDS = ['flag_configuration', 'flag_variations', 'flag_archive', 'segment'] as const;
 export const changeRequestSchema = z
   .object({
     id: z.string(),
+    kind: z.enum(CHANGE_REQUEST_KINDS),
     projectKey: keySchema,
-    environmentKey: keySchema,
-    flagKey: keySchema,
+    /** The environment of a flag_configuration request; null for the other kinds. */
+    environmentKey: keySchema.nullable(),
+    /** The flag of a flag request; null for a segment request. */
+    flagKey: keySchema.nullable(),
+    segmentKey: keySchema.nullable(),
     status: z.enum(CHANGE_REQUEST_STATUSES),
     authorId: z.string(),
+    /** The version of what is changed (flag configuration, flag or segment) the request was made from. */
     baseVersion: version,
-    config: flagEnvironmentConfigSchema,
+    /** The proposed configuration of a flag_configuration request; null for the other kinds. */
+    config: flagEnvironmentConfigSchema.nullable(),
+    /** The proposed change of the other kinds: {variations}, {archived}, or the segment's {name, description, definition}. */
+    changes: z.record(z.string(), z.unknown()).nullable(),
     comment: z.string(),
     createdAt: timestamp,
     decidedBy: z.string().nullable(),
@@ -263,10 +291,11 @@ export const flagListQuerySchema = pageQuerySchema.extend({
   tag: z.string().min(1).max(50).optional(),
 });
 /** Body of archive and unarchive: the version of the flag you read. */
-export const archiveFlagSchema = z.strictObject({ version });
+export const archiveFlagSchema = z.strictObject({ version, comment: z.string().max(2000).optional() });
 /** Query of the change-request list (newest first). */
 export const changeRequestListQuerySchema = pageQuerySchema.extend({
   status: z.enum(CHANGE_REQUEST_STATUSES).optional(),
+  kind: z.enum(CHANGE_REQUEST_KINDS).optional(),
   environmentKey: keySchema.optional(),
   flagKey: keySchema.optional(),
 });

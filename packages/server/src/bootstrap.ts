@@ -11,17 +11,18 @@ export interface BootstrapResult {
 
 const SYSTEM: WriteMeta = { actor: { kind: 'system', id: 'bootstrap', name: 'first start' }, requestId: null };
 
-/** The environments of the default project, as seed 004's environment progression. */
+/** The environments of the default project, as seed 004's environment progression: production requires approval. */
 const DEFAULT_ENVIRONMENTS = [
-  { key: 'development', name: 'Development' },
-  { key: 'staging', name: 'Staging' },
-  { key: 'production', name: 'Production' },
+  { key: 'development', name: 'Development', requiresApproval: false },
+  { key: 'staging', name: 'Staging', requiresApproval: false },
+  { key: 'production', name: 'Production', requiresApproval: true },
 ];
 
 /**
  * On the first start (no users yet): creates the admin user, an admin token
  * (the configured one, or a generated one returned to be shown once), and a
- * `default` project with development, staging and production. Runs under an
+ * `default` project with development, staging and production (which
+ * requires approval). Runs under an
  * advisory lock, so replicas starting together bootstrap once.
  */
 export async function bootstrap(db: Database, configuredToken: string | undefined): Promise<BootstrapResult> {
@@ -42,7 +43,14 @@ export async function bootstrap(db: Database, configuredToken: string | undefine
       const projectId = newId('prj');
       await tx.query("insert into projects (id, key, name, description) values ($1, 'default', 'Default', 'Created on first start')", [projectId]);
       for (const [position, env] of DEFAULT_ENVIRONMENTS.entries()) {
-        await tx.query('insert into environments (id, project_id, key, name, position) values ($1, $2, $3, $4, $5)', [newId('env'), projectId, env.key, env.name, position]);
+        await tx.query('insert into environments (id, project_id, key, name, position, requires_approval) values ($1, $2, $3, $4, $5, $6)', [
+          newId('env'),
+          projectId,
+          env.key,
+          env.name,
+          position,
+          env.requiresApproval,
+        ]);
       }
       await recordAudit(tx, SYSTEM, { action: 'rollgate.bootstrapped', resourceType: 'user', resourceId: userId, resourceKey: 'admin@localhost', after: { userId, tokenId, projectId } });
     });

@@ -33,6 +33,11 @@ async function api(server: ServerProcess, token: string, method: string, path: s
 /** Creates a flag and turns it on in production; returns the flag environment's new version. */
 async function createLiveFlag(server: ServerProcess, token: string, key: string): Promise<void> {
   expect((await api(server, token, 'POST', '/api/projects/default/flags', { key, name: key })).status).toBe(201);
+  // Processes, not approvals, are under test here: production's changes apply at once.
+  const production = await api(server, token, 'GET', '/api/projects/default/environments/production');
+  if (production.body.requiresApproval) {
+    expect((await api(server, token, 'PATCH', '/api/projects/default/environments/production', { version: production.body.version, requiresApproval: false })).status).toBe(200);
+  }
   const env = await api(server, token, 'GET', `/api/projects/default/flags/${key}/environments/production`);
   const put = await api(server, token, 'PUT', `/api/projects/default/flags/${key}/environments/production`, {
     version: env.body.version,

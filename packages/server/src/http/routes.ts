@@ -82,17 +82,23 @@ export function defineRoute<P extends z.ZodType = z.ZodUnknown, Q extends z.ZodT
     url: spec.url,
     ...(spec.logLevel === undefined ? {} : { logLevel: spec.logLevel }),
     handler: async (request, reply) => {
-      authorize(request.principal, spec.access);
+      const rawKey = (request.params as { projectKey?: unknown } | undefined)?.projectKey;
+      const principal = authorize(request.principal, spec.access, spec.url.includes(':projectKey') ? String(rawKey) : undefined);
       const params = spec.params ? parseInput(spec.params, request.params, 'params') : (request.params as z.infer<P>);
       const query = spec.query ? parseInput(spec.query, request.query, 'query') : (request.query as z.infer<Q>);
       const body = spec.body ? parseInput(spec.body, request.body, 'body') : (undefined as z.infer<B>);
       reply.code(spec.response.status);
-      const result = await handler({ params, query, body, principal: request.principal, meta: metaOf(request), request, reply });
+      const result = await handler({ params, query, body, principal, meta: metaOf(request), request, reply });
       // A hijacked reply (a stream) has been answered by its handler already.
       if (reply.sent) return undefined;
       return result === undefined ? reply.send() : result;
     },
   });
+}
+
+/** The routes registered on `app` with {@link defineRoute}: its route table, for its OpenAPI document and the tests that walk every route. */
+export function registeredRoutes(app: FastifyInstance): readonly RouteSpec<z.ZodType, z.ZodType, z.ZodType>[] {
+  return registries.get(app) ?? [];
 }
 
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): unknown {
@@ -102,7 +108,7 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): unknown {
 /** The OpenAPI 3 document of every registered route. */
 export function buildOpenApiDocument(app: FastifyInstance, version: string): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const spec of registries.get(app) ?? []) {
+  for (const spec of registeredRoutes(app)) {
     const path = spec.url.replace(/:([A-Za-z]+)/g, '{$1}');
     const parameters: unknown[] = [];
     for (const [where, schema] of [

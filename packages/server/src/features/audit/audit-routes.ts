@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { auditEventSchema, auditQuerySchema, pageSchema } from '@rollgate/contract';
 import type { AppContext } from '../../app-context.js';
+import { projectRole } from '../../http/auth.js';
 import { ApiError } from '../../http/errors.js';
 import { defineRoute } from '../../http/routes.js';
 import { iso } from '../../internal/time.js';
@@ -29,12 +30,16 @@ export function registerAuditRoutes(app: FastifyInstance, ctx: AppContext): void
       method: 'GET',
       url: '/api/audit',
       access: 'viewer',
-      summary: 'Read the audit log, newest first (filters: project, environment, resource, action, actor, time)',
+      summary: 'Read the audit log, newest first (filters: project, environment, resource, action, actor, time); users with a role only in some projects read one project at a time',
       tag: 'audit',
       query: auditQuerySchema,
       response: { status: 200, schema: pageSchema(auditEventSchema) },
     },
-    async ({ query }) => {
+    async ({ query, principal }) => {
+      // Users whose base role is none read only the log of a project they have a role in.
+      if (principal?.kind === 'user' && principal.role === 'none' && (query.projectKey === undefined || projectRole(principal, query.projectKey) === undefined)) {
+        throw new ApiError('FORBIDDEN', 'You have a role only in some projects: read the audit log of one of them with ?projectKey=<key>', { required: 'viewer', projectKey: query.projectKey ?? null, role: 'none' });
+      }
       let beforeSeq: number | undefined;
       if (query.cursor !== undefined) {
         beforeSeq = Number(query.cursor);

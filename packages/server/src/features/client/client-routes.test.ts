@@ -7,6 +7,7 @@ import { defaultConfig } from '../../config.js';
 import { recordSnapshotChange } from '../snapshot-changes.js';
 import { newId } from '../../internal/ids.js';
 import { createTestApp, testBackends, type TestApp } from '../../testing.test-helpers.js';
+import { addUser, applied } from '../flags/flag-testing.test-helpers.js';
 import { snapshotHubOf } from './client-feature.js';
 import {
   baseUrlOf,
@@ -273,7 +274,8 @@ describe.each(testBackends())('client API (%s)', (backend) => {
       { type: 'flag', key: 'via-api', removed: false, flag: expect.objectContaining({ key: 'via-api', enabled: false, version: created.body.environments.production.version }) },
     ]);
     const config = { enabled: true, offVariation: 'off', rules: [{ id: 'beta', segments: ['beta-testers'], serve: { variation: 'on' } }], fallthrough: { variation: 'off' } };
-    const put = await t.request('PUT', '/api/projects/default/flags/via-api/environments/production', { version: created.body.environments.production.version, config });
+    // Production requires approval: the change request reaches the stream once another user approves it.
+    const put = await applied(t, 'default', await t.request('PUT', '/api/projects/default/flags/via-api/environments/production', { version: created.body.environments.production.version, config }), (await addUser(t, 'approver')).token);
     expect(put.status).toBe(200);
     const configured = await s.waitFor((m) => hasKey(m) && Number(m.id) > Number(added.id));
     expect((JSON.parse(configured.data as string) as ChangeData).changes[0]?.flag).toEqual({

@@ -181,6 +181,9 @@ describe.runIf(process.env.ROLLGATE_TEST_DATABASE_URL !== undefined)('replicas o
     await onA.waitFor((m) => m.event === 'snapshot');
     // Through replica A's management API.
     const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
+    // Replication, not approval, is under test here: production's changes apply at once.
+    const production = await appA.inject({ method: 'GET', url: '/api/projects/default/environments/production', headers: admin });
+    expect((await appA.inject({ method: 'PATCH', url: '/api/projects/default/environments/production', headers: admin, payload: JSON.stringify({ version: production.json().version, requiresApproval: false }) })).statusCode).toBe(200);
     const created = await appA.inject({ method: 'POST', url: '/api/projects/default/flags', headers: admin, payload: JSON.stringify({ key: 'replicated', name: 'Replicated' }) });
     expect(created.statusCode).toBe(201);
     let flagVersion = created.json().environments.production.version as number;

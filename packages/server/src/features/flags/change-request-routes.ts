@@ -15,7 +15,7 @@ export function registerChangeRequestRoutes(app: FastifyInstance, changeRequests
       method: 'GET',
       url: '/api/projects/:projectKey/change-requests',
       access: 'viewer',
-      summary: 'List change requests, newest first (filters: status, environment, flag)',
+      summary: 'List change requests, newest first (filters: status, kind, environment, flag)',
       tag: 'change-requests',
       params: projectParams,
       query: changeRequestListQuerySchema,
@@ -24,6 +24,7 @@ export function registerChangeRequestRoutes(app: FastifyInstance, changeRequests
     async ({ params, query }) => {
       const rows = await changeRequests.list(params.projectKey, {
         status: query.status,
+        kind: query.kind,
         environmentKey: query.environmentKey,
         flagKey: query.flagKey,
         beforeId: query.cursor,

@@ -1,24 +1,33 @@
 import type { FlagEnvironmentConfig } from '@rollgate/contract';
-import type { CHANGE_REQUEST_STATUSES } from '@rollgate/contract';
+import type { CHANGE_REQUEST_KINDS, CHANGE_REQUEST_STATUSES } from '@rollgate/contract';
 import type { Sql } from '../../db/database.js';
 import { iso, isoOrNull } from '../../internal/time.js';
 
 export type ChangeRequestStatus = (typeof CHANGE_REQUEST_STATUSES)[number];
+export type ChangeRequestKind = (typeof CHANGE_REQUEST_KINDS)[number];
 
-/** A proposed configuration of one flag in one environment that needs approval. */
+/**
+ * A proposed change that needs approval: a flag's configuration in one
+ * environment (`flag_configuration`), a flag's variations (and whatever else
+ * the same update changes) or archived state, or a segment.
+ */
 export interface ChangeRequest {
   id: string;
+  kind: ChangeRequestKind;
   projectId: string;
   projectKey: string;
-  environmentId: string;
-  environmentKey: string;
-  flagId: string;
-  flagKey: string;
+  environmentId: string | null;
+  environmentKey: string | null;
+  flagId: string | null;
+  flagKey: string | null;
+  segmentId: string | null;
+  segmentKey: string | null;
   status: ChangeRequestStatus;
   authorId: string;
-  /** The flag environment's version the change was made from. */
+  /** The version of what is changed (flag configuration, flag or segment) the change was made from. */
   baseVersion: number;
-  config: FlagEnvironmentConfig;
+  config: FlagEnvironmentConfig | null;
+  changes: Record<string, unknown> | null;
   comment: string;
   createdAt: string;
   decidedBy: string | null;
@@ -29,6 +38,7 @@ export interface ChangeRequest {
 
 export interface ChangeRequestFilter {
   status?: ChangeRequestStatus;
+  kind?: ChangeRequestKind;
   environmentKey?: string;
   flagKey?: string;
   /** Newest first: return requests with ids below this one. */
@@ -41,7 +51,7 @@ export interface ChangeRequestStore {
   get(sql: Sql, projectId: string, id: string): Promise<ChangeRequest | undefined>;
   insert(
     sql: Sql,
-    request: Pick<ChangeRequest, 'id' | 'projectId' | 'environmentId' | 'flagId' | 'authorId' | 'baseVersion' | 'config' | 'comment'>,
+    request: Pick<ChangeRequest, 'id' | 'kind' | 'projectId' | 'environmentId' | 'flagId' | 'segmentId' | 'authorId' | 'baseVersion' | 'config' | 'changes' | 'comment'>,
   ): Promise<ChangeRequest>;
   /** Records a decision when the request is at `expectedVersion`; undefined when it is not. */
   decide(
@@ -54,16 +64,20 @@ export interface ChangeRequestStore {
 
 interface ChangeRequestRow {
   id: string;
+  kind: ChangeRequestKind;
   project_id: string;
   project_key: string;
-  environment_id: string;
-  environment_key: string;
-  flag_id: string;
-  flag_key: string;
+  environment_id: string | null;
+  environment_key: string | null;
+  flag_id: string | null;
+  flag_key: string | null;
+  segment_id: string | null;
+  segment_key: string | null;
   status: ChangeRequestStatus;
   author_id: string;
   base_version: number;
-  config: FlagEnvironmentConfig;
+  config: FlagEnvironmentConfig | null;
+  changes: Record<string, unknown> | null;
   comment: string;
   created_at: Date | string;
   decided_by: string | null;
@@ -74,16 +88,20 @@ interface ChangeRequestRow {
 
 const toChangeRequest = (r: ChangeRequestRow): ChangeRequest => ({
   id: r.id,
+  kind: r.kind,
   projectId: r.project_id,
   projectKey: r.project_key,
   environmentId: r.environment_id,
   environmentKey: r.environment_key,
   flagId: r.flag_id,
   flagKey: r.flag_key,
+  segmentId: r.segment_id,
+  segmentKey: r.segment_key,
   status: r.status,
   authorId: r.author_id,
   baseVersion: r.base_version,
   config: r.config,
+  changes: r.changes,
   comment: r.comment,
   createdAt: iso(r.created_at),
   decidedBy: r.decided_by,
@@ -92,19 +110,20 @@ const toChangeRequest = (r: ChangeRequestRow): ChangeRequest => ({
   version: r.version,
 });
 
-const SELECT = `select c.*, p.key as project_key, e.key as environment_key, f.key as flag_key
+const SELECT = `select c.*, p.key as project_key, e.key as environment_key, f.key as flag_key, s.key as segment_key
   from change_requests c
   join projects p on p.id = c.project_id
-  join environments e on e.id = c.environment_id
-  join flags f on f.id = c.flag_id`;
+  left join environments e on e.id = c.environment_id
+  left join flags f on f.id = c.flag_id
+  left join segments s on s.id = c.segment_id`;
 
 export const sqlChangeRequestStore: ChangeRequestStore = {
   async list(sql, projectId, filter) {
     const rows = await sql.query<ChangeRequestRow>(
       `${SELECT} where c.project_id = $1 and ($2::text is null or c.status = $2) and ($3::text is null or e.key = $3)
-          and ($4::text is null or f.key = $4) and ($5::text is null or c.id < $5)
+          and ($4::text is null or f.key = $4) and ($5::text is null or c.id < $5) and ($7::text is null or c.kind = $7)
         order by c.id desc limit $6`,
-      [projectId, filter.status ?? null, filter.environmentKey ?? null, filter.flagKey ?? null, filter.beforeId ?? null, filter.limit],
+      [projectId, filter.status ?? null, filter.environmentKey ?? null, filter.flagKey ?? null, filter.beforeId ?? null, filter.limit, filter.kind ?? null],
     );
     return rows.map(toChangeRequest);
   },
@@ -114,9 +133,21 @@ export const sqlChangeRequestStore: ChangeRequestStore = {
   },
   async insert(sql, r) {
     await sql.query(
-      `insert into change_requests (id, project_id, environment_id, flag_id, status, author_id, base_version, config, comment)
-       values ($1, $2, $3, $4, 'pending', $5, $6, $7, $8)`,
-      [r.id, r.projectId, r.environmentId, r.flagId, r.authorId, r.baseVersion, JSON.stringify(r.config), r.comment],
+      `insert into change_requests (id, kind, project_id, environment_id, flag_id, segment_id, status, author_id, base_version, config, changes, comment)
+       values ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $10, $11)`,
+      [
+        r.id,
+        r.kind,
+        r.projectId,
+        r.environmentId,
+        r.flagId,
+        r.segmentId,
+        r.authorId,
+        r.baseVersion,
+        r.config === null ? null : JSON.stringify(r.config),
+        r.changes === null ? null : JSON.stringify(r.changes),
+        r.comment,
+      ],
     );
     return (await this.get(sql, r.projectId, r.id)) as ChangeRequest;
   },

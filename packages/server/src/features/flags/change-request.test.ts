@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, testBackends, type TestApp } from '../../testing.test-helpers.js';
-import { addUser, adminUserId, auditActions, stateOf, snapshotVersions, type TestUser } from './flag-testing.test-helpers.js';
+import { addUser, applied, adminUserId, auditActions, stateOf, snapshotVersions, type TestUser } from './flag-testing.test-helpers.js';
 
 const P = '/api/projects/gated';
 const ON = { enabled: true, offVariation: 'off', fallthrough: { variation: 'on' } };
@@ -199,7 +199,9 @@ describe.each(testBackends())('change requests (%s)', (backend) => {
   it('does not apply a request to a flag archived since', async () => {
     const request = await propose('archivable', ON, editor.token);
     const flag = (await t.request('GET', `${P}/flags/archivable`)).body;
-    expect((await t.request('POST', `${P}/flags/archivable/archive`, { version: flag.version })).status).toBe(200);
+    const archiving = await t.request('POST', `${P}/flags/archivable/archive`, { version: flag.version });
+    expect(archiving.status).toBe(202);
+    expect((await applied(t, 'gated', archiving, approver.token)).status).toBe(200);
     const before = await stateOf(t, 'gated');
     const res = await decide(request.id, 'approve', { version: 1 }, approver.token);
     expect(res.status).toBe(409);

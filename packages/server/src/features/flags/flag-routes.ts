@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import {
   archiveFlagSchema,
@@ -16,7 +16,7 @@ import type { Principal } from '../../http/auth.js';
 import { ApiError } from '../../http/errors.js';
 import { defineRoute } from '../../http/routes.js';
 import { keyPage, projectParams } from '../projects/project-routes.js';
-import type { FlagService } from './flag-service.js';
+import type { ChangeRequestView, FlagService, Gated } from './flag-service.js';
 
 export const flagParams = z.strictObject({ projectKey: keySchema, flagKey: keySchema });
 export const flagEnvironmentParams = z.strictObject({ projectKey: keySchema, flagKey: keySchema, environmentKey: keySchema });
@@ -25,6 +25,13 @@ export const flagEnvironmentParams = z.strictObject({ projectKey: keySchema, fla
 export function callingUser(principal: Principal | undefined): Extract<Principal, { kind: 'user' }> {
   if (principal?.kind !== 'user') throw new ApiError('FORBIDDEN', 'This needs a user token', { required: 'user token' });
   return principal;
+}
+
+/** The answer of a write that may need approval: the result (200), or 202 and the pending change request. */
+export function gatedReply<T>(reply: FastifyReply, result: Gated<T>): T | ChangeRequestView {
+  if (result.applied) return result.value;
+  reply.code(202);
+  return result.changeRequest;
 }
 
 export function registerFlagRoutes(app: FastifyInstance, flags: FlagService): void {
@@ -68,13 +75,15 @@ export function registerFlagRoutes(app: FastifyInstance, flags: FlagService): vo
       method: 'PATCH',
       url: '/api/projects/:projectKey/flags/:flagKey',
       access: 'editor',
-      summary: 'Update a flag: name, description, tags, variations (send the version you read)',
+      summary:
+        'Update a flag: name, description, tags, variations (send the version you read); a change of variations in a project with an environment that needs approval makes a change request',
       tag: 'flags',
       params: flagParams,
       body: updateFlagSchema,
-      response: { status: 200, schema: flagSchema },
+      response: { status: 200, schema: flagSchema, description: 'Applied' },
+      otherResponses: { 202: { schema: changeRequestSchema, description: 'An environment of the project needs approval: a pending change request was made' } },
     },
-    ({ params, body, meta }) => flags.update(meta, params.projectKey, params.flagKey, body),
+    async ({ params, body, meta, principal, reply }) => gatedReply(reply, await flags.update(meta, { userId: callingUser(principal).userId }, params.projectKey, params.flagKey, body)),
   );
   for (const [action, archived] of [
     ['archive', true],
@@ -86,13 +95,17 @@ export function registerFlagRoutes(app: FastifyInstance, flags: FlagService): vo
         method: 'POST',
         url: `/api/projects/:projectKey/flags/:flagKey/${action}`,
         access: 'editor',
-        summary: archived ? 'Archive a flag: it leaves every snapshot and its configuration is frozen' : 'Unarchive a flag: it is back in every snapshot',
+        summary:
+          (archived ? 'Archive a flag: it leaves every snapshot and its configuration is frozen' : 'Unarchive a flag: it is back in every snapshot') +
+          '; in a project with an environment that needs approval this makes a change request',
         tag: 'flags',
         params: flagParams,
         body: archiveFlagSchema,
-        response: { status: 200, schema: flagSchema },
+        response: { status: 200, schema: flagSchema, description: 'Applied' },
+        otherResponses: { 202: { schema: changeRequestSchema, description: 'An environment of the project needs approval: a pending change request was made' } },
       },
-      ({ params, body, meta }) => flags.setArchived(meta, params.projectKey, params.flagKey, body.version, archived),
+      async ({ params, body, meta, principal, reply }) =>
+        gatedReply(reply, await flags.setArchived(meta, { userId: callingUser(principal).userId }, params.projectKey, params.flagKey, body.version, archived, body.comment)),
     );
   }
   defineRoute(
@@ -122,10 +135,7 @@ export function registerFlagRoutes(app: FastifyInstance, flags: FlagService): vo
       otherResponses: { 202: { schema: changeRequestSchema, description: 'The environment needs approval: a pending change request was made' } },
     },
     async ({ params, body, meta, principal, reply }) => {
-      const result = await flags.updateEnvironment(meta, { userId: callingUser(principal).userId }, params.projectKey, params.flagKey, params.environmentKey, body);
-      if (result.applied) return result.flagEnvironment;
-      reply.code(202);
-      return result.changeRequest;
+      return gatedReply(reply, await flags.updateEnvironment(meta, { userId: callingUser(principal).userId }, params.projectKey, params.flagKey, params.environmentKey, body));
     },
   );
 }

@@ -10,7 +10,7 @@ import type { Project, ProjectStore } from '../projects/project-store.js';
 import type { SegmentStore } from '../segments/segment-store.js';
 import { recordSnapshotChange } from '../snapshot-changes.js';
 import { assertOwnedRulesUnchanged } from '../rollouts/owned-rules.js';
-import type { ChangeRequest, ChangeRequestStore } from './change-request-store.js';
+import type { ChangeRequest, ChangeRequestKind, ChangeRequestStore } from './change-request-store.js';
 import { BOOLEAN_VARIATIONS, defaultEnvironmentConfig } from './flag-defaults.js';
 import { lockEnvironments } from '../environments/environment-store.js';
 import type { Flag, FlagEnvironment, FlagStore } from './flag-store.js';
@@ -29,13 +29,16 @@ export const toFlagEnvironmentView = (fe: FlagEnvironment): FlagEnvironmentView 
 
 export const toChangeRequestView = (c: ChangeRequest): ChangeRequestView => ({
   id: c.id,
+  kind: c.kind,
   projectKey: c.projectKey,
   environmentKey: c.environmentKey,
   flagKey: c.flagKey,
+  segmentKey: c.segmentKey,
   status: c.status,
   authorId: c.authorId,
   baseVersion: c.baseVersion,
   config: c.config,
+  changes: c.changes,
   comment: c.comment,
   createdAt: c.createdAt,
   decidedBy: c.decidedBy,
@@ -87,8 +90,58 @@ export interface Requester {
   userId: string;
 }
 
-/** The result of writing a flag's configuration: applied, or waiting for approval. */
-export type EnvironmentWrite = { applied: true; flagEnvironment: FlagEnvironmentView } | { applied: false; changeRequest: ChangeRequestView };
+/** The result of a write that may need approval: applied, or a pending change request. */
+export type Gated<T> = { applied: true; value: T } | { applied: false; changeRequest: ChangeRequestView };
+
+/** What a new change request proposes. */
+export interface Proposal {
+  kind: ChangeRequestKind;
+  projectId: string;
+  environmentId?: string;
+  flag?: Flag;
+  segment?: { id: string; key: string };
+  baseVersion: number;
+  config?: FlagEnvironmentConfig;
+  changes?: Record<string, unknown>;
+  comment?: string;
+}
+
+/**
+ * Records a pending change request and its audit event in `tx`: the one way
+ * every write that needs approval is proposed (flag configurations, flag
+ * variations and archiving, segments).
+ */
+export async function proposeChange(tx: Sql, store: ChangeRequestStore, meta: WriteMeta, requester: Requester, p: Proposal): Promise<ChangeRequestView> {
+  const request = await store.insert(tx, {
+    id: newId('chr'),
+    kind: p.kind,
+    projectId: p.projectId,
+    environmentId: p.environmentId ?? null,
+    flagId: p.flag?.id ?? null,
+    segmentId: p.segment?.id ?? null,
+    authorId: requester.userId,
+    baseVersion: p.baseVersion,
+    config: p.config ?? null,
+    changes: p.changes ?? null,
+    comment: p.comment ?? '',
+  });
+  const view = toChangeRequestView(request);
+  await recordAudit(tx, meta, {
+    action: 'change_request.created',
+    resourceType: 'change_request',
+    resourceId: request.id,
+    resourceKey: p.flag?.key ?? p.segment?.key ?? null,
+    projectId: p.projectId,
+    environmentId: p.environmentId ?? null,
+    after: view,
+  });
+  return view;
+}
+
+/** The environments of a project whose changes need approval, read in `tx`. */
+export async function gatedEnvironments(tx: Sql, environments: Pick<EnvironmentStore, 'list'>, projectId: string): Promise<Environment[]> {
+  return (await environments.list(tx, projectId)).filter((e) => e.requiresApproval);
+}
 
 const list = (keys: readonly string[]) => keys.map((k) => JSON.stringify(k)).join(', ');
 
@@ -119,7 +172,7 @@ export class FlagService {
     return env;
   }
 
-  private async flag(sql: Sql, project: Project, key: string): Promise<Flag> {
+  async flag(sql: Sql, project: Project, key: string): Promise<Flag> {
     const flag = await this.store.getByKey(sql, project.id, key);
     if (flag === undefined) throw notFound('flag', `${project.key}/${key}`);
     return flag;
@@ -180,18 +233,46 @@ export class FlagService {
     });
   }
 
-  async update(meta: WriteMeta, projectKey: string, flagKey: string, input: UpdateFlagInput): Promise<FlagView> {
+  /**
+   * Updates a flag. A change of its variations changes what every environment
+   * serves: where the project has an environment that requires approval, the
+   * whole update is proposed as a change request instead.
+   */
+  async update(meta: WriteMeta, requester: Requester, projectKey: string, flagKey: string, input: UpdateFlagInput & { comment?: string }): Promise<Gated<FlagView>> {
     return this.db.transaction(async (tx) => {
       const project = await this.project(tx, projectKey);
       await lockEnvironments(tx, project.id);
       const before = await this.flag(tx, project, flagKey);
       if (before.version !== input.version) throw versionConflict('flag', before.version, await this.view(tx, before));
-      const variationsChange = input.variations !== undefined && JSON.stringify(input.variations) !== JSON.stringify(before.variations);
-      if (variationsChange && before.archived) {
-        throw new ApiError('INVALID_STATE', `Flag ${flagKey} is archived: unarchive it before changing its variations`, { state: 'archived' });
+      const { comment, ...update } = input;
+      if (this.variationsChange(before, update) && (await gatedEnvironments(tx, this.environments, project.id)).length > 0) {
+        await this.checkUpdate(tx, project, before, update);
+        const changes = Object.fromEntries(Object.entries(update).filter(([k, v]) => k !== 'version' && v !== undefined));
+        return { applied: false, changeRequest: await proposeChange(tx, this.changeRequests, meta, requester, { kind: 'flag_variations', projectId: project.id, flag: before, baseVersion: before.version, changes, ...(comment === undefined ? {} : { comment }) }) };
       }
-      const variations = variationsChange ? (input.variations as Variation[]) : undefined;
-      if (variations !== undefined) await this.checkVariations(tx, project, before, variations);
+      return { applied: true, value: await this.writeUpdate(tx, meta, project, before, update) };
+    });
+  }
+
+  private variationsChange(before: Flag, input: UpdateFlagInput): boolean {
+    return input.variations !== undefined && JSON.stringify(input.variations) !== JSON.stringify(before.variations);
+  }
+
+  private async checkUpdate(tx: Sql, project: Project, before: Flag, input: UpdateFlagInput): Promise<Variation[] | undefined> {
+    const variationsChange = this.variationsChange(before, input);
+    if (variationsChange && before.archived) {
+      throw new ApiError('INVALID_STATE', `Flag ${before.key} is archived: unarchive it before changing its variations`, { state: 'archived' });
+    }
+    const variations = variationsChange ? (input.variations as Variation[]) : undefined;
+    if (variations !== undefined) await this.checkVariations(tx, project, before, variations);
+    return variations;
+  }
+
+  /** Checks and applies an update of `before` (read at `input.version`, environments locked) in `tx`. */
+  async writeUpdate(tx: Sql, meta: WriteMeta, project: Project, before: Flag, input: UpdateFlagInput, note: Record<string, unknown> = {}): Promise<FlagView> {
+    {
+      const variationsChange = this.variationsChange(before, input);
+      const variations = await this.checkUpdate(tx, project, before, input);
       const beforeView = await this.view(tx, before);
       const after = await this.store.update(tx, before.id, input.version, {
         name: input.name,
@@ -206,9 +287,9 @@ export class FlagService {
         }
       }
       const afterView = await this.view(tx, after);
-      await recordAudit(tx, meta, { action: 'flag.updated', resourceType: 'flag', resourceId: after.id, resourceKey: after.key, projectId: project.id, before: beforeView, after: afterView });
+      await recordAudit(tx, meta, { action: 'flag.updated', resourceType: 'flag', resourceId: after.id, resourceKey: after.key, projectId: project.id, before: beforeView, after: { ...afterView, ...note } });
       return afterView;
-    });
+    }
   }
 
   /** New variations must keep the flag's configuration in every environment, and prerequisites on it, valid. */
@@ -244,17 +325,41 @@ export class FlagService {
     if (issues.length > 0) throw invalidConfiguration(issues, 'variations');
   }
 
-  async setArchived(meta: WriteMeta, projectKey: string, flagKey: string, version: number, archived: boolean): Promise<FlagView> {
+  /**
+   * Archives or unarchives a flag: it leaves or rejoins every snapshot, so
+   * where the project has an environment that requires approval this is
+   * proposed as a change request instead.
+   */
+  async setArchived(meta: WriteMeta, requester: Requester, projectKey: string, flagKey: string, version: number, archived: boolean, comment?: string): Promise<Gated<FlagView>> {
     return this.db.transaction(async (tx) => {
       const project = await this.project(tx, projectKey);
       await lockEnvironments(tx, project.id);
       const before = await this.flag(tx, project, flagKey);
-      if (before.archived === archived) {
-        throw new ApiError('INVALID_STATE', `Flag ${flagKey} is ${archived ? 'already archived' : 'not archived'}`, { state: before.archived ? 'archived' : 'active' });
-      }
       if (before.version !== version) throw versionConflict('flag', before.version, await this.view(tx, before));
-      if (archived) await this.checkArchivable(tx, project, before);
-      else await this.checkUnarchivable(tx, project, before);
+      if ((await gatedEnvironments(tx, this.environments, project.id)).length > 0) {
+        await this.checkArchiving(tx, project, before, archived);
+        return {
+          applied: false,
+          changeRequest: await proposeChange(tx, this.changeRequests, meta, requester, { kind: 'flag_archive', projectId: project.id, flag: before, baseVersion: before.version, changes: { archived }, ...(comment === undefined ? {} : { comment }) }),
+        };
+      }
+      return { applied: true, value: await this.writeArchived(tx, meta, project, before, archived) };
+    });
+  }
+
+  private async checkArchiving(tx: Sql, project: Project, before: Flag, archived: boolean): Promise<void> {
+    if (before.archived === archived) {
+      throw new ApiError('INVALID_STATE', `Flag ${before.key} is ${archived ? 'already archived' : 'not archived'}`, { state: before.archived ? 'archived' : 'active' });
+    }
+    if (archived) await this.checkArchivable(tx, project, before);
+    else await this.checkUnarchivable(tx, project, before);
+  }
+
+  /** Checks and applies archiving of `before` (environments locked) in `tx`. */
+  async writeArchived(tx: Sql, meta: WriteMeta, project: Project, before: Flag, archived: boolean, note: Record<string, unknown> = {}): Promise<FlagView> {
+    const version = before.version;
+    {
+      await this.checkArchiving(tx, project, before, archived);
       const beforeView = await this.view(tx, before);
       const after = await this.store.update(tx, before.id, version, { archived });
       if (after === undefined) throw versionConflict('flag', before.version, beforeView);
@@ -269,10 +374,10 @@ export class FlagService {
         resourceKey: after.key,
         projectId: project.id,
         before: beforeView,
-        after: afterView,
+        after: { ...afterView, ...note },
       });
       return afterView;
-    });
+    }
   }
 
   /** A flag that active flags require cannot vanish from the snapshots. */
@@ -369,37 +474,26 @@ export class FlagService {
     flagKey: string,
     environmentKey: string,
     input: { version: number; config: FlagEnvironmentConfig; comment?: string },
-  ): Promise<EnvironmentWrite> {
+  ): Promise<Gated<FlagEnvironmentView>> {
     return this.db.transaction(async (tx) => {
       const { project, env, flag, current } = await this.lockForConfigWrite(tx, projectKey, flagKey, environmentKey);
       if (current.version !== input.version) throw versionConflict('flag configuration', current.version, toFlagEnvironmentView(current));
       await this.checkConfig(tx, project, env, flag, input.config);
       await assertOwnedRulesUnchanged(tx, project.key, flag.id, current.config, input.config);
       if (env.requiresApproval) {
-        const request = await this.changeRequests.insert(tx, {
-          id: newId('chr'),
+        const changeRequest = await proposeChange(tx, this.changeRequests, meta, requester, {
+          kind: 'flag_configuration',
           projectId: project.id,
           environmentId: env.id,
-          flagId: flag.id,
-          authorId: requester.userId,
+          flag,
           baseVersion: input.version,
           config: input.config,
-          comment: input.comment ?? '',
+          ...(input.comment === undefined ? {} : { comment: input.comment }),
         });
-        const view = toChangeRequestView(request);
-        await recordAudit(tx, meta, {
-          action: 'change_request.created',
-          resourceType: 'change_request',
-          resourceId: request.id,
-          resourceKey: flag.key,
-          projectId: project.id,
-          environmentId: env.id,
-          after: view,
-        });
-        return { applied: false, changeRequest: view };
+        return { applied: false, changeRequest };
       }
       const after = await this.applyConfig(tx, meta, flag, env, current, input.config, input.comment === undefined ? {} : { comment: input.comment });
-      return { applied: true, flagEnvironment: toFlagEnvironmentView(after) };
+      return { applied: true, value: toFlagEnvironmentView(after) };
     });
   }
 }

@@ -23,6 +23,15 @@ export async function addUser(t: TestApp, role: Role, name: string = role): Prom
   return { id, token };
 }
 
+/**
+ * The answer of a write that may need approval, applied: a 202 change
+ * request is approved with `approverToken` (someone other than its author).
+ */
+export async function applied(t: TestApp, projectKey: string, res: { status: number; body: any }, approverToken: string): Promise<{ status: number; body: any }> {
+  if (res.status !== 202) return res;
+  return t.request('POST', `/api/projects/${projectKey}/change-requests/${res.body.id}/approve`, { version: res.body.version }, approverToken);
+}
+
 /** The id of the first admin (the owner of `t.adminToken`). */
 export async function adminUserId(t: TestApp): Promise<string> {
   const [row] = await t.db.query<{ id: string }>("select id from users where email = 'admin@localhost'");

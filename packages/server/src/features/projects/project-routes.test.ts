@@ -8,10 +8,14 @@ describe.each(testBackends())('projects and environments (%s)', (backend) => {
   });
   afterAll(() => t.close());
 
-  it('has the default project with development, staging and production after the first start', async () => {
+  it('has the default project with development, staging and production (which requires approval) after the first start', async () => {
     const res = await t.request('GET', '/api/projects/default/environments');
     expect(res.status).toBe(200);
-    expect(res.body.items.map((e: { key: string }) => e.key)).toEqual(['development', 'staging', 'production']);
+    expect(res.body.items.map((e: { key: string; requiresApproval: boolean }) => [e.key, e.requiresApproval])).toEqual([
+      ['development', false],
+      ['staging', false],
+      ['production', true],
+    ]);
   });
 
   it('creates, reads and updates a project, with optimistic concurrency', async () => {

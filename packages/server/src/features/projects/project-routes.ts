@@ -6,17 +6,34 @@ import type { ProjectService } from './project-service.js';
 
 export const projectParams = z.strictObject({ projectKey: keySchema });
 
+/** A page of `limit` from `items` (read with one more, to know whether a next page exists); the cursor is `cursorOf` the last item. */
+export function cursorPage<T>(items: T[], limit: number, cursorOf: (item: T) => string): { items: T[]; nextCursor: string | null } {
+  const page = items.slice(0, limit);
+  const last = page[page.length - 1];
+  return { items: page, nextCursor: items.length > limit && last !== undefined ? cursorOf(last) : null };
+}
+
 /** Pages by key: the cursor is the last key of the previous page. */
 export function keyPage<T extends { key: string }>(items: T[], limit: number): { items: T[]; nextCursor: string | null } {
-  const page = items.slice(0, limit);
-  return { items: page, nextCursor: items.length > limit ? (page[page.length - 1]?.key ?? null) : null };
+  return cursorPage(items, limit, (item) => item.key);
 }
 
 export function registerProjectRoutes(app: FastifyInstance, projects: ProjectService): void {
   defineRoute(
     app,
-    { method: 'GET', url: '/api/projects', access: 'viewer', summary: 'List projects', tag: 'projects', query: pageQuerySchema, response: { status: 200, schema: pageSchema(projectSchema) } },
-    async ({ query }) => keyPage(await projects.list(query.limit + 1, query.cursor), query.limit),
+    {
+      method: 'GET',
+      url: '/api/projects',
+      access: 'viewer',
+      summary: 'List the projects you have a role in (every project for admins and users whose base role is not none)',
+      tag: 'projects',
+      query: pageQuerySchema,
+      response: { status: 200, schema: pageSchema(projectSchema) },
+    },
+    async ({ query, principal }) => {
+      const memberOnly = principal?.kind === 'user' && principal.role === 'none' ? principal.userId : undefined;
+      return keyPage(await projects.list(query.limit + 1, query.cursor, memberOnly), query.limit);
+    },
   );
   defineRoute(
     app,

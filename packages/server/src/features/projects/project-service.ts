@@ -11,8 +11,9 @@ export class ProjectService {
     private readonly store: ProjectStore,
   ) {}
 
-  list(limit: number, afterKey?: string): Promise<Project[]> {
-    return this.store.list(this.db, limit, afterKey);
+  /** Projects by key; with `memberId`, only those where that user has a project role. */
+  list(limit: number, afterKey?: string, memberId?: string): Promise<Project[]> {
+    return this.store.list(this.db, limit, afterKey, memberId);
   }
 
   async get(key: string): Promise<Project> {

@@ -16,7 +16,8 @@ export interface Project {
 
 /** Storage of projects. Every method takes the Sql to run on, so services choose the transaction. */
 export interface ProjectStore {
-  list(sql: Sql, limit: number, afterKey?: string): Promise<Project[]>;
+  /** Projects by key; with `memberId`, only those where that user has a project role. */
+  list(sql: Sql, limit: number, afterKey?: string, memberId?: string): Promise<Project[]>;
   getByKey(sql: Sql, key: string): Promise<Project | undefined>;
   insert(sql: Sql, project: Pick<Project, 'id' | 'key' | 'name' | 'description'> & Partial<Pick<Project, 'freeFormMetrics'>>): Promise<Project>;
   /** Applies `changes` when the stored version is `expectedVersion`; undefined when it is not. */
@@ -46,10 +47,12 @@ const toProject = (r: ProjectRow): Project => ({
 });
 
 export const sqlProjectStore: ProjectStore = {
-  async list(sql, limit, afterKey) {
+  async list(sql, limit, afterKey, memberId) {
     const rows = await sql.query<ProjectRow>(
-      'select * from projects where ($1::text is null or key > $1) order by key limit $2',
-      [afterKey ?? null, limit],
+      `select * from projects where ($1::text is null or key > $1)
+          and ($3::text is null or exists (select 1 from project_roles r where r.project_id = projects.id and r.user_id = $3))
+        order by key limit $2`,
+      [afterKey ?? null, limit, memberId ?? null],
     );
     return rows.map(toProject);
   },

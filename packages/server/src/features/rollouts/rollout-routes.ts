@@ -153,7 +153,7 @@ export function registerRolloutRoutes(app: FastifyInstance, rollouts: RolloutSer
   action('disable', "Full disable: turn the flag's kill switch off (status rolled back)", optionalComment, ({ meta, user, projectKey, id, body }) =>
     rollouts.disable(meta, user, projectKey, id, body?.comment),
   );
-  action('abort', 'Abort: stop managing the flag and leave its rules as they are', optionalComment, ({ meta, user, projectKey, id, body }) =>
+  action('abort', "Abort: remove the rollout's rules, so the flag serves its own configuration again (and is off again where the rollout turned it on)", optionalComment, ({ meta, user, projectKey, id, body }) =>
     rollouts.abort(meta, user, projectKey, id, body?.comment),
   );
   action('restart', 'Restart a rolled-back rollout from its first stage', optionalComment, ({ meta, user, projectKey, id, body }) =>
@@ -162,7 +162,7 @@ export function registerRolloutRoutes(app: FastifyInstance, rollouts: RolloutSer
   action('checklist/:itemId', 'Tick a checklist item: a pre-start item of a draft (the last one starts it), or a go/no-go item of the current stage', optionalComment, ({ meta, user, projectKey, id, itemId }) =>
     rollouts.tick(meta, user, projectKey, id, itemId as string),
   );
-  action('approve', "Approve advancing the current stage (the rollout's starter cannot)", rolloutVerdictSchema, ({ meta, user, projectKey, id, body }) =>
+  action('approve', "Approve advancing the current stage, or starting a draft in an environment that requires approval (the rollout's starter cannot)", rolloutVerdictSchema, ({ meta, user, projectKey, id, body }) =>
     rollouts.verdict(meta, user, projectKey, id, 'approve', body.comment),
   );
   action('reject', 'Reject advancing the current stage; it blocks until its author approves', rolloutVerdictSchema, ({ meta, user, projectKey, id, body }) =>

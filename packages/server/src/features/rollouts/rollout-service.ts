@@ -346,9 +346,10 @@ export class RolloutService {
     return toRolloutView(
       await this.act(meta, projectKey, id, ACTIVE_STATUSES, 'abort', (r) => ({
         kind: 'abort',
-        reason: `Aborted by ${user.name}; the flag keeps its current rules, which are no longer managed${comment ? `: ${comment}` : ''}`,
+        reason: `Aborted by ${user.name}; the rollout's rules are removed, so the flag serves its own configuration again (off again where the rollout turned it on)${comment ? `: ${comment}` : ''}`,
         status: 'aborted',
         state: { ...r.state, status: 'aborted' },
+        flag: { mode: 'release' },
         decision: { action: 'abort', comment: comment ?? null },
       })),
     );
@@ -391,18 +392,23 @@ export class RolloutService {
     return toRolloutView(await this.rollout(this.db, projectKey, id));
   }
 
+  /**
+   * Records an approval or rejection of the current stage (or, for a draft in
+   * an environment that requires approval, of the start: an approval of a
+   * draft whose pre-start checklist is complete starts it).
+   */
   verdict(meta: WriteMeta, user: User, projectKey: string, id: string, verdict: 'approve' | 'reject', comment: string): Promise<RolloutView> {
-    return this.actAndEvaluate(meta, projectKey, id, ['running', 'held', 'awaiting_approval'], verdict, (r, _plan, now) => {
+    return this.actAndEvaluate(meta, projectKey, id, ['draft', 'running', 'held', 'awaiting_approval'], verdict, (r, plan, now) => {
       if (verdict === 'approve' && r.state.startedBy === user.userId) {
         throw new ApiError('SELF_APPROVAL', `You started rollout ${id}: another person must approve it`, { startedBy: r.state.startedBy });
       }
-      return {
-        kind: verdict,
-        reason: `${verdict === 'approve' ? 'Approved' : 'Rejected'} by ${user.name} (${user.role})${comment ? `: ${comment}` : ''}`,
-        status: r.status,
-        state: { ...r.state, approvals: [...(r.state.approvals ?? []), { by: user.userId, role: user.role as ApproverRole, at: now, verdict, ...(comment ? { comment } : {}) }] },
-        decision: { action: verdict, comment },
-      };
+      const reason = `${verdict === 'approve' ? 'Approved' : 'Rejected'} by ${user.name} (${user.role})${comment ? `: ${comment}` : ''}`;
+      const state: RolloutState = { ...r.state, approvals: [...(r.state.approvals ?? []), { by: user.userId, role: user.role as ApproverRole, at: now, verdict, ...(comment ? { comment } : {}) }] };
+      if (r.status === 'draft' && verdict === 'approve') {
+        const ticked = new Set((state.checklist ?? []).map((c) => c.itemId));
+        if ((plan.preStartChecklist ?? []).every((i) => i.required === false || ticked.has(i.id))) return this.startTransition(state, now, `Started: ${reason}`);
+      }
+      return { kind: verdict, reason, status: r.status, state, decision: { action: verdict, comment } };
     });
   }
 

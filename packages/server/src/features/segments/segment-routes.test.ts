@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, testBackends, type TestApp } from '../../testing.test-helpers.js';
-import { addUser, auditActions, lastSnapshotChange, snapshotVersions, stateOf, type TestUser } from '../flags/flag-testing.test-helpers.js';
+import { addUser, applied, auditActions, lastSnapshotChange, snapshotVersions, stateOf, type TestUser } from '../flags/flag-testing.test-helpers.js';
 
 const P = '/api/projects/segs';
 const INTERNAL = {
@@ -14,12 +14,14 @@ describe.each(testBackends())('segments (%s)', (backend) => {
   let t: TestApp;
   let viewer: TestUser;
   let editor: TestUser;
+  let approver: TestUser;
   beforeAll(async () => {
     t = await createTestApp(backend);
     expect((await t.request('POST', '/api/projects', { key: 'segs', name: 'Segments' })).status).toBe(201);
     for (const key of ['dev', 'prod']) expect((await t.request('POST', `${P}/environments`, { key, name: key, requiresApproval: key === 'prod' })).status).toBe(201);
     viewer = await addUser(t, 'viewer');
     editor = await addUser(t, 'editor');
+    approver = await addUser(t, 'approver');
   });
   afterAll(() => t.close());
 
@@ -94,7 +96,10 @@ describe.each(testBackends())('segments (%s)', (backend) => {
     // In prod (approval needed) the change request alone does not count as a use.
     expect((await t.request('PUT', `${P}/flags/uses-seg/environments/prod`, { version: 1, config: { ...config, rules: [{ ...config.rules[0], segments: ['b-seg'] }] } })).status).toBe(202);
     expect((await t.request('PUT', `${P}/flags/old-user/environments/dev`, { version: 1, config: { ...config, rules: [{ ...config.rules[0], segments: ['c-seg'] }] } })).status).toBe(200);
-    expect((await t.request('POST', `${P}/flags/old-user/archive`, { version: 1 })).status).toBe(200);
+    const archiving = await t.request('POST', `${P}/flags/old-user/archive`, { version: 1 });
+    expect(archiving.status).toBe(202);
+    expect((await applied(t, 'segs', archiving, editor.token)).status).toBe(403);
+    expect((await applied(t, 'segs', archiving, approver.token)).status).toBe(200);
 
     const before = await stateOf(t, 'segs');
     const refused = await t.request('DELETE', `${P}/segments/internal`);

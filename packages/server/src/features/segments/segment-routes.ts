@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { createSegmentSchema, keySchema, pageQuerySchema, pageSchema, segmentSchema, updateSegmentSchema } from '@rollgate/contract';
+import { changeRequestSchema, createSegmentSchema, keySchema, pageQuerySchema, pageSchema, segmentSchema, updateSegmentSchema } from '@rollgate/contract';
 import { defineRoute } from '../../http/routes.js';
+import { callingUser, gatedReply } from '../flags/flag-routes.js';
 import { keyPage, projectParams } from '../projects/project-routes.js';
 import type { SegmentService } from './segment-service.js';
 
@@ -47,13 +48,14 @@ export function registerSegmentRoutes(app: FastifyInstance, segments: SegmentSer
       method: 'PATCH',
       url: '/api/projects/:projectKey/segments/:segmentKey',
       access: 'editor',
-      summary: 'Update a segment (send the version you read)',
+      summary: 'Update a segment (send the version you read); a new definition of a segment that a flag uses in an environment that needs approval makes a change request',
       tag: 'segments',
       params: segmentParams,
       body: updateSegmentSchema,
-      response: { status: 200, schema: segmentSchema },
+      response: { status: 200, schema: segmentSchema, description: 'Applied' },
+      otherResponses: { 202: { schema: changeRequestSchema, description: 'A flag uses the segment in an environment that needs approval: a pending change request was made' } },
     },
-    ({ params, body, meta }) => segments.update(meta, params.projectKey, params.segmentKey, body),
+    async ({ params, body, meta, principal, reply }) => gatedReply(reply, await segments.update(meta, { userId: callingUser(principal).userId }, params.projectKey, params.segmentKey, body)),
   );
   defineRoute(
     app,

@@ -7,6 +7,8 @@ import { newId } from '../../internal/ids.js';
 import { recordAudit, type WriteMeta } from '../audit/audit-store.js';
 import type { EnvironmentStore } from '../environments/environment-store.js';
 import { lockEnvironments } from '../environments/environment-store.js';
+import type { ChangeRequestStore } from '../flags/change-request-store.js';
+import { gatedEnvironments, proposeChange, type Gated, type Requester } from '../flags/flag-service.js';
 import type { FlagStore } from '../flags/flag-store.js';
 import type { Project, ProjectStore } from '../projects/project-store.js';
 import { recordSnapshotChange } from '../snapshot-changes.js';
@@ -46,9 +48,10 @@ export class SegmentService {
     private readonly environments: EnvironmentStore,
     private readonly store: SegmentStore,
     private readonly flags: Pick<FlagStore, 'referencingSegment'>,
+    private readonly changeRequests: ChangeRequestStore,
   ) {}
 
-  private async project(sql: Sql, key: string): Promise<Project> {
+  async project(sql: Sql, key: string): Promise<Project> {
     const project = await this.projects.getByKey(sql, key);
     if (project === undefined) throw notFound('project', key);
     return project;
@@ -105,19 +108,64 @@ export class SegmentService {
     });
   }
 
-  async update(meta: WriteMeta, projectKey: string, key: string, input: { version: number; name?: string; description?: string; definition?: SegmentDefinition }): Promise<SegmentView> {
+  /**
+   * Updates a segment. A new definition changes what every flag using the
+   * segment serves: when one of them uses it in an environment that requires
+   * approval, the update is proposed as a change request instead.
+   */
+  async update(
+    meta: WriteMeta,
+    requester: Requester,
+    projectKey: string,
+    key: string,
+    input: { version: number; name?: string; description?: string; definition?: SegmentDefinition; comment?: string },
+  ): Promise<Gated<SegmentView>> {
     if (input.definition !== undefined) checkDefinition(key, input.definition);
+    const { comment, ...update } = input;
     return this.db.transaction(async (tx) => {
       const project = await this.project(tx, projectKey);
       await lockEnvironments(tx, project.id);
       const before = await this.segment(tx, project, key);
-      const after = await this.store.update(tx, before.id, input.version, { name: input.name, description: input.description, definition: input.definition });
-      if (after === undefined) throw versionConflict('segment', before.version, toView(before));
-      await this.changed(tx, project, after.key, false);
-      const view = toView(after);
-      await recordAudit(tx, meta, { action: 'segment.updated', resourceType: 'segment', resourceId: after.id, resourceKey: after.key, projectId: project.id, before: toView(before), after: view });
-      return view;
+      if (before.version !== update.version) throw versionConflict('segment', before.version, toView(before));
+      const gated = await this.gatedUses(tx, project, before, update.definition);
+      if (gated.length > 0) {
+        const changes = Object.fromEntries(Object.entries(update).filter(([k, v]) => k !== 'version' && v !== undefined));
+        const changeRequest = await proposeChange(tx, this.changeRequests, meta, requester, {
+          kind: 'segment',
+          projectId: project.id,
+          segment: before,
+          baseVersion: before.version,
+          changes: { ...changes, usedIn: gated },
+          ...(comment === undefined ? {} : { comment }),
+        });
+        return { applied: false, changeRequest };
+      }
+      return { applied: true, value: await this.writeUpdate(tx, meta, project, before, update) };
     });
+  }
+
+  /** Where a new definition would change what an environment that requires approval serves: the flags using the segment there. */
+  private async gatedUses(tx: Sql, project: Project, before: Segment, definition: SegmentDefinition | undefined): Promise<{ flagKey: string; environmentKey: string }[]> {
+    if (definition === undefined || JSON.stringify(definition) === JSON.stringify(before.definition)) return [];
+    const gated = new Set((await gatedEnvironments(tx, this.environments, project.id)).map((e) => e.key));
+    if (gated.size === 0) return [];
+    return (await this.flags.referencingSegment(tx, project.id, before.key)).filter((u) => gated.has(u.environmentKey)).map((u) => ({ flagKey: u.flagKey, environmentKey: u.environmentKey }));
+  }
+
+  /** The segment `key` of `project`, read in `tx`. */
+  async getForWrite(tx: Sql, project: Project, key: string): Promise<Segment> {
+    return this.segment(tx, project, key);
+  }
+
+  /** Applies an update of `before` (environments locked) in `tx`: VERSION_CONFLICT unless it is at `input.version`. */
+  async writeUpdate(tx: Sql, meta: WriteMeta, project: Project, before: Segment, input: { version: number; name?: string; description?: string; definition?: SegmentDefinition }, note: Record<string, unknown> = {}): Promise<SegmentView> {
+    if (input.definition !== undefined) checkDefinition(before.key, input.definition);
+    const after = await this.store.update(tx, before.id, input.version, { name: input.name, description: input.description, definition: input.definition });
+    if (after === undefined) throw versionConflict('segment', before.version, toView(before));
+    await this.changed(tx, project, after.key, false);
+    const view = toView(after);
+    await recordAudit(tx, meta, { action: 'segment.updated', resourceType: 'segment', resourceId: after.id, resourceKey: after.key, projectId: project.id, before: toView(before), after: { ...view, ...note } });
+    return view;
   }
 
   /** Archives a segment, unless an active flag's rules use it in some environment. */

@@ -3,6 +3,7 @@ import { TOKENS_CHANNEL } from '../../db/database.js';
 import type { Principal } from '../../http/auth.js';
 import { hashToken } from '../../http/auth.js';
 import type { Logger } from '../../internal/logger.js';
+import { sqlProjectRoleStore } from '../projects/project-role-store.js';
 import type { TokenStore } from './token-store.js';
 
 const CACHE_TTL_MS = 5_000;
@@ -11,7 +12,8 @@ const TOUCH_INTERVAL_MS = 60_000;
 /**
  * Resolves bearer tokens to principals. Lookups are cached for a few seconds
  * (the snapshot endpoint is hit thousands of times a second); a revocation
- * clears the cache on every replica at once through NOTIFY. The last-used
+ * clears the cache on every replica at once through NOTIFY, and so does a
+ * change of a user's role or project roles. The last-used
  * time is written at most once a minute per token, off the request path.
  */
 export class TokenAuthenticator {
@@ -69,7 +71,8 @@ export class TokenAuthenticator {
     const { token, user } = found;
     if (token.kind === 'admin') {
       if (user === null || user.disabled) return undefined;
-      return { kind: 'user', tokenId: token.id, userId: user.id, name: user.name, role: user.role };
+      const projectRoles = user.role === 'admin' ? new Map() : await sqlProjectRoleStore.rolesOfUser(this.db, user.id);
+      return { kind: 'user', tokenId: token.id, userId: user.id, name: user.name, role: user.role, projectRoles };
     }
     if (token.projectId === null || token.environmentId === null) return undefined;
     return { kind: 'sdk', tokenId: token.id, tokenKind: token.kind, name: token.name, projectId: token.projectId, environmentId: token.environmentId };

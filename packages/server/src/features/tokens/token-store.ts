@@ -1,4 +1,4 @@
-import type { Role, TokenKind } from '@rollgate/contract';
+import type { BaseRole as Role, TokenKind } from '@rollgate/contract';
 import type { Sql } from '../../db/database.js';
 import { isoOrNull, iso } from '../../internal/time.js';
 
@@ -89,7 +89,7 @@ export const sqlTokenStore: TokenStore = {
     if (row === undefined) return undefined;
     return {
       token: toToken(row),
-      user: row.user_id === null ? null : { id: row.user_id, name: row.user_name ?? '', role: row.user_role ?? 'viewer', disabled: row.user_disabled ?? true },
+      user: row.user_id === null ? null : { id: row.user_id, name: row.user_name ?? '', role: row.user_role ?? 'none', disabled: row.user_disabled ?? true },
     };
   },
   async get(sql, id) {

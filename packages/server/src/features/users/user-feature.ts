@@ -1,16 +1,20 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { createUserSchema, pageQuerySchema, pageSchema, roleSchema, updateUserSchema, userSchema } from '@rollgate/contract';
+import { baseRoleSchema, createUserSchema, keySchema, pageQuerySchema, pageSchema, roleSchema, updateUserSchema, userSchema } from '@rollgate/contract';
 import type { AppContext } from '../../app-context.js';
 import { ApiError } from '../../http/errors.js';
 import { defineRoute } from '../../http/routes.js';
+import { ProjectMemberService } from '../projects/project-member-service.js';
+import { registerProjectMemberRoutes } from '../projects/project-member-routes.js';
 import { UserService } from './user-service.js';
 import { sqlUserStore } from './user-store.js';
 
 export const userParams = z.strictObject({ userId: z.string().min(1).max(100) });
 
-/** GET /api/me: who the calling token belongs to. */
-export const meSchema = z.object({ user: userSchema, role: roleSchema, tokenId: z.string() }).meta({ id: 'Me' });
+/** GET /api/me: who the calling token belongs to, their base role and their project roles. */
+export const meSchema = z
+  .object({ user: userSchema, role: baseRoleSchema, tokenId: z.string(), projects: z.array(z.object({ projectKey: keySchema, role: roleSchema })) })
+  .meta({ id: 'Me' });
 
 /** Pages by id: the cursor is the last id of the previous page. */
 function idPage<T extends { id: string }>(items: T[], limit: number): { items: T[]; nextCursor: string | null } {
@@ -24,6 +28,7 @@ function idPage<T extends { id: string }>(items: T[], limit: number): { items: T
  */
 export function registerUserFeature(app: FastifyInstance, ctx: AppContext): void {
   const users = new UserService(ctx.db, sqlUserStore, ctx.tokenAuth);
+  registerProjectMemberRoutes(app, new ProjectMemberService(ctx.db, ctx.stores.projects, sqlUserStore, ctx.tokenAuth));
 
   defineRoute(
     app,
@@ -45,12 +50,13 @@ export function registerUserFeature(app: FastifyInstance, ctx: AppContext): void
   );
   defineRoute(
     app,
-    { method: 'GET', url: '/api/me', access: 'viewer', summary: 'The user the token belongs to, and their role', tag: 'users', response: { status: 200, schema: meSchema } },
+    { method: 'GET', url: '/api/me', access: 'viewer', summary: 'The user the token belongs to, their base role and their roles in projects', tag: 'users', response: { status: 200, schema: meSchema } },
     async ({ principal }) => {
       // access 'viewer' admits user tokens only.
       if (principal?.kind !== 'user') throw new ApiError('FORBIDDEN', 'This needs a user token', { required: 'viewer' });
       const user = await users.get(principal.userId);
-      return { user, role: user.role, tokenId: principal.tokenId };
+      const projects = [...principal.projectRoles].map(([projectKey, role]) => ({ projectKey, role })).sort((a, b) => (a.projectKey < b.projectKey ? -1 : 1));
+      return { user, role: user.role, tokenId: principal.tokenId, projects };
     },
   );
   defineRoute(

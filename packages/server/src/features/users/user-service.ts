@@ -1,4 +1,4 @@
-import type { Role } from '@rollgate/contract';
+import type { BaseRole as Role } from '@rollgate/contract';
 import { TOKENS_CHANNEL, type Database } from '../../db/database.js';
 import { ApiError, notFound, versionConflict } from '../../http/errors.js';
 import { newId } from '../../internal/ids.js';

@@ -1,4 +1,4 @@
-import type { Role } from '@rollgate/contract';
+import type { BaseRole as Role } from '@rollgate/contract';
 import type { Sql } from '../../db/database.js';
 import { iso } from '../../internal/time.js';
 
