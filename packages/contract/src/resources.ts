@@ -86,6 +86,8 @@ export const createFlagSchema = z.strictObject({
   variations: z.array(variationSchema).min(1).max(100).optional(),
   tags: z.array(z.string().min(1).max(50)).max(20).default([]),
 });
+/** Body of `POST /api/projects/{project}/flags`, as a client writes it. */
+export type CreateFlagRequest = z.input<typeof createFlagSchema>;
 export const updateFlagSchema = z.strictObject({
   version,
   name: name.optional(),
@@ -113,6 +115,8 @@ export const segmentSchema = z
   })
   .meta({ id: 'Segment' });
 export const createSegmentSchema = z.strictObject({ key: keySchema, name, description: description.default(''), definition: segmentDefinitionSchema });
+/** Body of `POST /api/projects/{project}/segments`, as a client writes it. */
+export type CreateSegmentRequest = z.input<typeof createSegmentSchema>;
 export const updateSegmentSchema = z.strictObject({
   version,
   name: name.optional(),
