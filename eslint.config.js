@@ -39,7 +39,7 @@ const importRules = [
 ];
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', '.rollgate/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', '.rollgate/**', 'packages/cli/test-fixtures/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

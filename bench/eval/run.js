@@ -231,26 +231,53 @@ async function lookupTableProvider(pop) {
 /** OpenFeature's natural context: the user as targetingKey, the rest as attributes. */
 const openFeatureContexts = (pop) => pop.userIds.map((targetingKey, i) => ({ targetingKey, country: pop.countries[i] }));
 
+/** The same flag with its North America rule written as a regex on the country: the cost of `matches` against `in`. */
+const REGEX_SNAPSHOT = {
+  flags: ROLLGATE_SNAPSHOT.flags.map((f) => ({
+    ...f,
+    rules: f.rules.map((r) => ({ ...r, conditions: [{ attribute: 'country', operator: 'matches', values: [`^(?:${NORTH_AMERICA.join('|')})$`] }] })),
+  })),
+};
+
+/** The core evaluating `snapshot` (with `engine` for regexes) for every user. */
+async function coreSetup(pop, snapshot, engine) {
+  const { compileSnapshot, evaluate } = await import('@rollgate/core');
+  const compiled = compileSnapshot(snapshot, { regex: engine });
+  const contexts = pop.userIds.map((userId, i) => ({ userId, country: pop.countries[i] }));
+  const probe = evaluate(compiled, FLAG_KEY, contexts[0], false);
+  if (probe.reason === 'ERROR') throw new Error(`Rollgate evaluation error: ${probe.errorCode} ${probe.errorMessage ?? ''}`);
+  const pass = (ctxs, out) => {
+    for (let i = 0; i < ctxs.length; i++) out[i] = evaluate(compiled, FLAG_KEY, ctxs[i], false).value === true ? 1 : 0;
+  };
+  return { contexts, pass, close() {} };
+}
+
 const IMPLEMENTATIONS = [
   {
     name: 'rollgate',
     label: 'Rollgate',
     packageJson: '../../packages/core/package.json',
     expected: { northAmerica: 25, other: 10 },
+    setup: (pop) => coreSetup(pop, ROLLGATE_SNAPSHOT),
+  },
+  {
+    name: 'regex-re2',
+    label: 'Rollgate, regex rule (RE2, re2js)',
+    packageJson: '../../node_modules/re2js/package.json',
+    expected: { northAmerica: 25, other: 10 },
     async setup(pop) {
-      const { compileSnapshot, evaluate } = await import('@rollgate/core');
-      const compiled = compileSnapshot(ROLLGATE_SNAPSHOT);
-      const contexts = pop.userIds.map((userId, i) => ({ userId, country: pop.countries[i] }));
-      const probe = evaluate(compiled, FLAG_KEY, contexts[0], false);
-      if (probe.reason === 'ERROR') {
-        throw new Error(`Rollgate evaluation error: ${probe.errorCode} ${probe.errorMessage ?? ''}`);
-      }
-      const pass = (ctxs, out) => {
-        for (let i = 0; i < ctxs.length; i++) {
-          out[i] = evaluate(compiled, FLAG_KEY, ctxs[i], false).value === true ? 1 : 0;
-        }
-      };
-      return { contexts, pass, close() {} };
+      const { RE2JS } = await import('re2js');
+      return coreSetup(pop, REGEX_SNAPSHOT, RE2JS);
+    },
+  },
+  {
+    name: 'regex-backtracking',
+    label: 'Rollgate, regex rule (JS RegExp, before)',
+    packageJson: '../../packages/core/package.json',
+    expected: { northAmerica: 25, other: 10 },
+    async setup(pop) {
+      // The engine the evaluator used before RE2: V8's backtracking RegExp, behind a heuristic check.
+      return coreSetup(pop, REGEX_SNAPSHOT, { compile: (pattern) => new RegExp(pattern, 'u') });
     },
   },
   {

@@ -3,6 +3,7 @@
  * run the core evaluator on local files, the same code the server and SDKs run.
  */
 import { readFile } from 'node:fs/promises';
+import { RE2JS } from 're2js';
 import { parseArgs } from 'node:util';
 import { evaluate, validateSnapshot, type EvaluationContext } from '@rollgate/core';
 import { ConfigError, DataDirLockedError, loadConfigWith, startServer, type RunningServer, type ServerConfig } from '@rollgate/server';
@@ -102,7 +103,7 @@ async function evaluateCommand(args: string[], io: CliIo): Promise<number> {
   const context = parseJsonOption('context', values.context) ?? {};
   if (typeof context !== 'object' || context === null || Array.isArray(context)) throw new UsageError('--context must be a JSON object');
   const snapshot = await readJsonFile(values.snapshot);
-  const result = evaluate(snapshot, values.flag, context as EvaluationContext, parseJsonOption('default', values.default));
+  const result = evaluate(snapshot, values.flag, context as EvaluationContext, parseJsonOption('default', values.default), { regex: RE2JS });
   io.out(JSON.stringify(result, null, 2));
   return result.reason === 'ERROR' ? 1 : 0;
 }
@@ -111,7 +112,7 @@ async function validateCommand(args: string[], io: CliIo): Promise<number> {
   const { positionals } = parseArgs({ args, options: {}, allowPositionals: true, strict: true });
   const [file] = positionals;
   if (file === undefined || positionals.length > 1) throw new UsageError('validate takes one snapshot file (see rollgate validate --help)');
-  const issues = validateSnapshot(await readJsonFile(file));
+  const issues = validateSnapshot(await readJsonFile(file), { regex: RE2JS });
   if (issues.length === 0) {
     io.out(`${file}: valid`);
     return 0;

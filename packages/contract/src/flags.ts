@@ -29,6 +29,7 @@ export const conditionSchema = z.strictObject({
   values: z.array(scalarSchema).max(10_000),
   negate: z.boolean().optional(),
   caseInsensitive: z.boolean().optional(),
+  dialect: z.enum(['rollgate', 'unleash']).optional(),
 });
 
 export const rolloutSchema = z.strictObject({
@@ -40,6 +41,8 @@ export const rolloutSchema = z.strictObject({
   salt: z.string().max(200).optional(),
   variantSalt: z.string().max(200).optional(),
   bucketing: z.enum(['rollgate/v1', 'unleash/v1']).optional(),
+  variantStickiness: z.array(z.string().min(1)).min(1).max(10).optional(),
+  continueOutside: z.boolean().optional(),
 });
 
 export const serveSchema = z.union([z.strictObject({ variation: z.string() }), z.strictObject({ rollout: rolloutSchema })]);
@@ -58,7 +61,7 @@ export const targetSchema = z.strictObject({
   attribute: z.string().min(1).max(200).optional(),
 });
 
-export const prerequisiteSchema = z.strictObject({ flag: keySchema, variations: z.array(z.string()).min(1).max(100) });
+export const prerequisiteSchema = z.strictObject({ flag: keySchema, variations: z.array(z.string()).min(1).max(100), negate: z.boolean().optional() });
 
 /** A flag's configuration in one environment. */
 export const flagEnvironmentConfigSchema = z

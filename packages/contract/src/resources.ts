@@ -96,6 +96,8 @@ export const createFlagSchema = z.strictObject({
   variations: z.array(variationSchema).min(1).max(100).optional(),
   tags: z.array(z.string().min(1).max(50)).max(20).default([]),
 });
+/** Body of `POST /api/projects/{project}/flags`, as a client writes it. */
+export type CreateFlagRequest = z.input<typeof createFlagSchema>;
 export const updateFlagSchema = z.strictObject({
   version,
   name: name.optional(),
@@ -125,6 +127,8 @@ export const segmentSchema = z
   })
   .meta({ id: 'Segment' });
 export const createSegmentSchema = z.strictObject({ key: keySchema, name, description: description.default(''), definition: segmentDefinitionSchema });
+/** Body of `POST /api/projects/{project}/segments`, as a client writes it. */
+export type CreateSegmentRequest = z.input<typeof createSegmentSchema>;
 export const updateSegmentSchema = z.strictObject({
   version,
   name: name.optional(),
@@ -253,8 +257,24 @@ export const snapshotSchema = z
   })
   .meta({ id: 'Snapshot' });
 
+/**
+ * Bounds of an evaluation context sent to the API (docs/evaluation.md, "Contexts sent to the server").
+ * The caller chooses the context, and a browser token is public: these keep the work of one
+ * evaluation bounded, regex matching included.
+ */
+export const CONTEXT_LIMITS = { attributes: 100, nameLength: 256, valueLength: 1024, arrayLength: 100 } as const;
+
+const contextString = z.string().max(CONTEXT_LIMITS.valueLength);
+const contextScalar = z.union([contextString, z.number(), z.boolean()]);
+
+/** An evaluation context as the API accepts it: at most 100 attributes of bounded size. */
+export const evaluationContextSchema = z
+  .record(z.string().min(1).max(CONTEXT_LIMITS.nameLength), z.union([contextScalar, z.null(), z.array(contextScalar).max(CONTEXT_LIMITS.arrayLength)]))
+  .refine((context) => Object.keys(context).length <= CONTEXT_LIMITS.attributes, { message: `a context has at most ${CONTEXT_LIMITS.attributes} attributes` })
+  .meta({ id: 'EvaluationContext' });
+
 export const frontendEvaluateRequestSchema = z.strictObject({
-  context: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(z.union([z.string(), z.number(), z.boolean()]))])),
+  context: evaluationContextSchema,
   /** Only these flags; default all. */
   flags: z.array(keySchema).max(1000).optional(),
 });

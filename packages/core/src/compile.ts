@@ -20,6 +20,17 @@ import type {
 import { allOf, compileCondition, type Matcher } from './conditions.js';
 import { murmur3Prefix, type HashPrefix } from './murmur3.js';
 import { BUCKETS, findPrerequisiteProblems, validateFlag, validateSegment } from './validate.js';
+import type { RegexEngine } from './regex.js';
+
+/** Options of {@link compileSnapshot}. */
+export interface CompileOptions {
+  /**
+   * The linear-time engine (RE2 semantics) that runs `matches` patterns, e.g.
+   * `RE2JS` from `re2js`. Without one, a flag with a `matches` condition
+   * evaluates to ERROR/PARSE_ERROR; the core never runs a backtracking engine.
+   */
+  regex?: RegexEngine;
+}
 
 /** Unleash's seed for variant hashing. */
 export const UNLEASH_VARIANT_SEED = 86028157;
@@ -43,9 +54,12 @@ export type CompiledServe =
       readonly cumulativeWeights: readonly number[];
       readonly totalWeight: number;
       readonly variantSalt: HashPrefix;
-      readonly outResult: EvaluationResult;
-      /** Served when the context has no stickiness value. */
-      readonly missingResult: EvaluationResult;
+      /** Attributes for the variant choice when they differ from `stickiness`. */
+      readonly variantStickiness: readonly string[] | undefined;
+      /** Undefined when the rollout continues to the next rule (`continueOutside`). */
+      readonly outResult: EvaluationResult | undefined;
+      /** Served when the context has no stickiness value; undefined when it continues. */
+      readonly missingResult: EvaluationResult | undefined;
     };
 
 /** A flag ready for evaluation; `error` set means it evaluates to that error. */
@@ -55,7 +69,7 @@ export interface CompiledFlag {
   readonly error?: { readonly code: 'PARSE_ERROR' | 'GENERAL'; readonly message: string };
   readonly enabled: boolean;
   readonly disabledResult: EvaluationResult;
-  readonly prerequisites: readonly { readonly flag: string; readonly variations: ReadonlySet<string>; readonly failed: EvaluationResult }[];
+  readonly prerequisites: readonly { readonly flag: string; readonly variations: ReadonlySet<string>; readonly negate: boolean; readonly failed: EvaluationResult }[];
   readonly targets: readonly { readonly attribute: string; readonly values: ReadonlySet<string>; readonly result: EvaluationResult }[];
   readonly rules: readonly { readonly id: string; readonly match: Matcher; readonly serve: CompiledServe }[];
   readonly fallthrough: CompiledServe;
@@ -68,6 +82,8 @@ export interface CompiledSnapshot {
   readonly [brand]: true;
   readonly version: number | string | undefined;
   readonly flags: ReadonlyMap<string, CompiledFlag>;
+  /** The regex engine it was compiled with. */
+  readonly regex: RegexEngine | undefined;
   /** Set when the input was not a snapshot at all: every evaluation is a PARSE_ERROR. */
   readonly error?: string;
 }
@@ -135,8 +151,9 @@ function compileServe(flag: FlagConfig, serve: Serve, results: ResultBuilder, fi
     cumulativeWeights,
     totalWeight: total,
     variantSalt: murmur3Prefix(`${variantSalt}:`, unleash ? UNLEASH_VARIANT_SEED : 0, unleash ? 'charCodes' : 'utf8'),
-    outResult: results.result(outVariation, 'SPLIT', ruleId),
-    missingResult: results.result(outVariation, fixedReason === 'STATIC' ? 'DEFAULT' : fixedReason, ruleId),
+    variantStickiness: r.variantStickiness,
+    outResult: r.continueOutside === true ? undefined : results.result(outVariation, 'SPLIT', ruleId),
+    missingResult: r.continueOutside === true ? undefined : results.result(outVariation, fixedReason === 'STATIC' ? 'DEFAULT' : fixedReason, ruleId),
   };
 }
 
@@ -144,11 +161,11 @@ interface CompiledSegment {
   readonly match: Matcher;
 }
 
-function compileSegment(segment: Segment): CompiledSegment {
+function compileSegment(segment: Segment, regex: RegexEngine | undefined): CompiledSegment {
   const attribute = segment.attribute ?? 'userId';
   const included = new Set(segment.included ?? []);
   const excluded = new Set(segment.excluded ?? []);
-  const rules = allRulesOf(segment);
+  const rules = allRulesOf(segment, regex);
   return {
     match: (context) => {
       const raw = context[attribute];
@@ -163,8 +180,8 @@ function compileSegment(segment: Segment): CompiledSegment {
   };
 }
 
-function allRulesOf(segment: Segment): Matcher[] {
-  return (segment.rules ?? []).map((r) => allOf(r.conditions.map(compileCondition)));
+function allRulesOf(segment: Segment, regex: RegexEngine | undefined): Matcher[] {
+  return (segment.rules ?? []).map((r) => allOf(r.conditions.map((c) => compileCondition(c, regex))));
 }
 
 const NEVER: Matcher = () => false;
@@ -184,11 +201,11 @@ function errorFlag(key: string, type: FlagType, code: 'PARSE_ERROR' | 'GENERAL',
   };
 }
 
-function compileFlag(flag: FlagConfig, segments: ReadonlyMap<string, CompiledSegment | string>): CompiledFlag {
+function compileFlag(flag: FlagConfig, segments: ReadonlyMap<string, CompiledSegment | string>, regex: RegexEngine | undefined): CompiledFlag {
   const results = new ResultBuilder(flag.variations);
   const hasTargeting = (flag.prerequisites?.length ?? 0) > 0 || (flag.targets?.length ?? 0) > 0 || (flag.rules?.length ?? 0) > 0;
   const rules = (flag.rules ?? []).map((rule) => {
-    const matchers = (rule.conditions ?? []).map(compileCondition);
+    const matchers = (rule.conditions ?? []).map((c) => compileCondition(c, regex));
     for (const key of rule.segments ?? []) {
       const segment = segments.get(key);
       if (typeof segment === 'string') throw new SegmentError(`segment ${JSON.stringify(key)} is invalid: ${segment}`);
@@ -204,6 +221,7 @@ function compileFlag(flag: FlagConfig, segments: ReadonlyMap<string, CompiledSeg
     prerequisites: (flag.prerequisites ?? []).map((p) => ({
       flag: p.flag,
       variations: new Set(p.variations),
+      negate: p.negate === true,
       failed: results.result(flag.offVariation, 'DEFAULT', undefined, p.flag),
     })),
     targets: (flag.targets ?? []).map((t) => ({
@@ -233,23 +251,24 @@ function flagTypeOf(flag: Record<string, unknown>): FlagType {
  * with the reason in `errorMessage`; the other flags are unaffected.
  *
  * @example
- * const compiled = compileSnapshot({ flags: [flag] });
+ * const compiled = compileSnapshot({ flags: [flag] }, { regex: RE2JS });
  * evaluate(compiled, flag.key, { userId: 'u1' }, false);
  */
-export function compileSnapshot(snapshot: Snapshot | unknown): CompiledSnapshot {
+export function compileSnapshot(snapshot: Snapshot | unknown, options: CompileOptions = {}): CompiledSnapshot {
   const flags = new Map<string, CompiledFlag>();
+  const regex = options.regex;
   if (!isRecord(snapshot) || !Array.isArray(snapshot.flags)) {
-    return { [brand]: true, version: undefined, flags, error: 'the snapshot must be an object with a flags array' };
+    return { [brand]: true, version: undefined, flags, regex, error: 'the snapshot must be an object with a flags array' };
   }
   const version = typeof snapshot.version === 'number' || typeof snapshot.version === 'string' ? snapshot.version : undefined;
   const segments = new Map<string, CompiledSegment | string>();
   const rawSegments: unknown[] = Array.isArray(snapshot.segments) ? snapshot.segments : [];
   for (const s of rawSegments) {
     if (!isRecord(s) || typeof s.key !== 'string') continue;
-    const issues = validateSegment(s);
+    const issues = validateSegment(s, { regex });
     const first = issues[0];
     try {
-      segments.set(s.key, first ? `${first.path}: ${first.message}` : compileSegment(s as unknown as Segment));
+      segments.set(s.key, first ? `${first.path}: ${first.message}` : compileSegment(s as unknown as Segment, regex));
     } catch (e) {
       segments.set(s.key, `cannot be compiled: ${String(e)}`);
     }
@@ -267,7 +286,7 @@ export function compileSnapshot(snapshot: Snapshot | unknown): CompiledSnapshot 
     }
     seen.add(key);
     // Unknown segments are not an error here: a rule naming one does not match.
-    const issues = validateFlag(f);
+    const issues = validateFlag(f, { regex });
     const first = issues[0];
     if (first) {
       flags.set(key, errorFlag(key, flagTypeOf(f), 'PARSE_ERROR', `${first.path}: ${first.message}`));
@@ -283,10 +302,10 @@ export function compileSnapshot(snapshot: Snapshot | unknown): CompiledSnapshot 
       continue;
     }
     try {
-      flags.set(key, compileFlag(flag, segments));
+      flags.set(key, compileFlag(flag, segments, regex));
     } catch (e) {
       flags.set(key, errorFlag(key, flag.type, 'PARSE_ERROR', e instanceof SegmentError ? e.message : `cannot be compiled: ${String(e)}`));
     }
   }
-  return { [brand]: true, version, flags };
+  return { [brand]: true, version, flags, regex };
 }

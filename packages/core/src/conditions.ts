@@ -8,6 +8,7 @@ import { cidrContains, parseCidr, parseIp } from './internal/ip.js';
 import { parseInstant } from './internal/dates.js';
 import { compareSemver, parseSemver, type ParsedSemver } from './internal/semver.js';
 import { toFiniteNumber } from './validate.js';
+import { checkRegexPattern, type CompiledRegex, type RegexEngine } from './regex.js';
 
 /** A compiled test of a context. */
 export type Matcher = (context: EvaluationContext) => boolean;
@@ -67,13 +68,19 @@ function stringOperator(values: readonly string[], caseInsensitive: boolean, op:
   };
 }
 
-function numberOperator(values: readonly number[], op: 'lt' | 'lte' | 'gt' | 'gte' | 'before' | 'after', parse: (v: unknown) => number | undefined): ValueTest {
+type NumberOp = 'lt' | 'lte' | 'gt' | 'gte' | 'numEq' | 'before' | 'after';
+
+function compareNumbers(n: number, b: number, op: NumberOp): boolean {
+  return op === 'lt' || op === 'before' ? n < b : op === 'lte' ? n <= b : op === 'gt' || op === 'after' ? n > b : op === 'gte' ? n >= b : n === b;
+}
+
+function numberOperator(values: readonly number[], op: NumberOp, parse: (v: unknown) => number | undefined): ValueTest {
   return (value) => {
     const n = parse(value);
     if (n === undefined) return false;
     for (let i = 0; i < values.length; i++) {
       const b = values[i] as number;
-      if (op === 'lt' || op === 'before' ? n < b : op === 'lte' ? n <= b : op === 'gt' || op === 'after' ? n > b : n >= b) return true;
+      if (compareNumbers(n, b, op)) return true;
     }
     return false;
   };
@@ -87,14 +94,24 @@ const SEMVER_TESTS = {
   semverGte: (c: number) => c >= 0,
 } as const;
 
+function compilePattern(pattern: string, engine: RegexEngine | undefined, caseInsensitive: boolean): CompiledRegex {
+  const check = checkRegexPattern(pattern, engine, caseInsensitive);
+  if (!check.ok) throw new Error(check.reason);
+  return check.regex;
+}
+
 /**
  * Compiles one condition, which must be valid (see `validateCondition`).
+ * `regex` is the linear-time engine that runs `matches` patterns; without one
+ * a `matches` condition cannot be compiled (it throws).
  *
  * @example
  * const m = compileCondition({ attribute: 'country', operator: 'in', values: ['US', 'CA'] });
  * m({ country: 'CA' }); // true
+ * compileCondition({ attribute: 'email', operator: 'matches', values: ['@corp\\.com$'] }, RE2JS);
  */
-export function compileCondition(condition: Condition): Matcher {
+export function compileCondition(condition: Condition, regex?: RegexEngine): Matcher {
+  if (condition.dialect === 'unleash') return compileUnleashConstraint(condition, regex);
   const { attribute, operator } = condition;
   const negate = condition.negate === true;
   const ci = condition.caseInsensitive === true;
@@ -123,7 +140,7 @@ export function compileCondition(condition: Condition): Matcher {
     case 'contains':
       return onAttribute(attribute, negate, stringOperator(values.map(String), ci, operator));
     case 'matches': {
-      const patterns = values.map((v) => new RegExp(String(v), ci ? 'iu' : 'u'));
+      const patterns = values.map((v) => compilePattern(String(v), regex, ci));
       return onAttribute(attribute, negate, (value) => {
         const s = asText(value);
         return s !== undefined && anyOf(patterns, (re) => re.test(s));
@@ -133,6 +150,7 @@ export function compileCondition(condition: Condition): Matcher {
     case 'lte':
     case 'gt':
     case 'gte':
+    case 'numEq':
       return onAttribute(attribute, negate, numberOperator(values.map((v) => toFiniteNumber(v) as number), operator, toFiniteNumber));
     case 'before':
     case 'after':
@@ -161,6 +179,79 @@ export function compileCondition(condition: Condition): Matcher {
     default:
       return () => false;
   }
+}
+
+/** JavaScript's `Number()` of a context value, as Unleash reads numbers; NaN as undefined. */
+function unleashNumber(value: unknown): number | undefined {
+  const n = Number(value);
+  return Number.isNaN(n) ? undefined : n;
+}
+
+/**
+ * One condition with the semantics of an Unleash constraint (the Node SDK's
+ * `unleash-client`, which Unleash's other SDKs follow): the attribute's value
+ * is tested as it is, and a missing one makes every operator false before
+ * `negate` (Unleash's `inverted`), except `notIn`, which it makes true.
+ */
+function compileUnleashConstraint(condition: Condition, regex: RegexEngine | undefined): Matcher {
+  const { attribute, operator } = condition;
+  const negate = condition.negate === true;
+  const ci = condition.caseInsensitive === true;
+  const values = condition.values ?? [];
+  // A missing attribute fails the operator's own test: `in` is false, so `notIn` is true; then `negate`.
+  const flip = operator === 'notIn' ? !negate : negate;
+  let test: ValueTest;
+  switch (operator) {
+    case 'in':
+    case 'notIn':
+    case 'equals': {
+      const set = new Set(values.map(String));
+      test = (value) => typeof value === 'string' && set.has(value);
+      break;
+    }
+    case 'startsWith':
+    case 'endsWith':
+    case 'contains': {
+      const strings = stringOperator(values.map(String), ci, operator);
+      test = (value) => typeof value === 'string' && strings(value);
+      break;
+    }
+    case 'matches': {
+      const patterns = values.map((v) => compilePattern(String(v), regex, ci));
+      test = (value) => typeof value === 'string' && anyOf(patterns, (re) => re.test(value));
+      break;
+    }
+    case 'lt':
+    case 'lte':
+    case 'gt':
+    case 'gte':
+    case 'numEq':
+      test = numberOperator(values.map((v) => Number(v)), operator, unleashNumber);
+      break;
+    case 'before':
+    case 'after':
+      test = numberOperator(values.map((v) => parseInstant(v) as number), operator, parseInstant);
+      break;
+    case 'semverEq':
+    case 'semverLt':
+    case 'semverLte':
+    case 'semverGt':
+    case 'semverGte': {
+      // Unleash refuses a leading "v" that SemVer tools commonly allow.
+      const semver = compileCondition({ attribute, operator, values });
+      test = (value) => typeof value === 'string' && !value.startsWith('v') && semver({ [attribute]: value });
+      break;
+    }
+    default: {
+      const rest = compileCondition({ attribute, operator, values, caseInsensitive: ci });
+      test = (value) => rest({ [attribute]: value });
+    }
+  }
+  return (context) => {
+    const v = context[attribute];
+    if (v === undefined || v === null) return flip;
+    return test(v) !== flip;
+  };
 }
 
 /** A matcher that holds when every one of `matchers` holds (and for none). */

@@ -2,6 +2,7 @@
  * Runs the conformance suite (spec/cases/*.json, format in spec/README.md)
  * against the core: one test per case. The SDKs and the server run the same files.
  */
+import { RE2JS } from 're2js';
 import { describe, expect, it } from 'vitest';
 import { compareEvaluation, loadSpecCases, snapshotFor } from '../../../spec/cases.js';
 import type { EvaluateCase, SpecCase, SpecFile } from '../../../spec/cases.js';
@@ -16,7 +17,7 @@ const compiledCache = new Map<object, ReturnType<typeof compileSnapshot>>();
 function compiledFor(snapshot: Snapshot): ReturnType<typeof compileSnapshot> {
   let compiled = compiledCache.get(snapshot);
   if (compiled === undefined) {
-    compiled = compileSnapshot(snapshot);
+    compiled = compileSnapshot(snapshot, { regex: RE2JS });
     compiledCache.set(snapshot, compiled);
   }
   return compiled;
@@ -31,7 +32,7 @@ function runEvaluate(file: SpecFile, testCase: EvaluateCase): void {
   const { flag, context, random } = testCase.input;
   const snapshot = snapshotFor(file, testCase) as unknown as Snapshot;
   const defaultValue = testCase.input.default as JsonValue;
-  const options = random === undefined ? undefined : { random: () => random };
+  const options = random === undefined ? { regex: RE2JS } : { random: () => random, regex: RE2JS };
   const plain = evaluate(snapshot, flag, context as EvaluationContext, defaultValue, options);
   const mismatches = compareEvaluation(testCase.expected, plain);
   if (looksLikeSnapshot(snapshot)) {
@@ -62,7 +63,7 @@ function runCase(file: SpecFile, testCase: SpecCase): void {
       return;
     }
     case 'pattern': {
-      const check = checkRegexPattern(testCase.input.pattern);
+      const check = checkRegexPattern(testCase.input.pattern, RE2JS);
       expect(check.ok).toBe(testCase.expected.valid);
       if (!check.ok) expect(check.reason, 'a refused pattern says why').toMatch(/\S/);
       return;

@@ -5,6 +5,7 @@ import type { ErrorCode, EvaluationContext, EvaluationResult, JsonValue, Snapsho
 import { compileSnapshot, isCompiledSnapshot, type CompiledFlag, type CompiledServe, type CompiledSnapshot } from './compile.js';
 import { murmur3ContinueMod } from './murmur3.js';
 import { BUCKETS } from './validate.js';
+import type { RegexEngine } from './regex.js';
 
 /** Options of one evaluation. */
 export interface EvaluateOptions {
@@ -14,6 +15,12 @@ export interface EvaluateOptions {
    * draws random numbers itself.
    */
   random?: () => number;
+  /**
+   * The linear-time regex engine used when `snapshot` is a plain snapshot that
+   * must be compiled first (see `CompileOptions.regex`). A compiled snapshot
+   * keeps the engine it was compiled with.
+   */
+  regex?: RegexEngine;
 }
 
 const cache = new WeakMap<object, CompiledSnapshot>();
@@ -44,8 +51,7 @@ const FOUND = 0;
 /** The stickiness value found by the last `findStickiness` that returned FOUND. */
 let stickyValue = '';
 
-function findStickiness(serve: Extract<CompiledServe, { kind: 'rollout' }>, context: EvaluationContext): number {
-  const attributes = serve.stickiness;
+function findStickiness(attributes: readonly string[], context: EvaluationContext): number {
   for (let i = 0; i < attributes.length; i++) {
     const name = attributes[i] as string;
     if (name === 'random') return RANDOM;
@@ -82,28 +88,37 @@ function pickVariant(serve: Extract<CompiledServe, { kind: 'rollout' }>, target:
   return results[results.length - 1] as EvaluationResult;
 }
 
-function serveRollout(serve: Extract<CompiledServe, { kind: 'rollout' }>, context: EvaluationContext, options: EvaluateOptions): EvaluationResult {
-  const found = findStickiness(serve, context);
+/** The rollout's result; undefined when the context is outside a rollout that continues to the next rule. */
+function serveRollout(serve: Extract<CompiledServe, { kind: 'rollout' }>, context: EvaluationContext, options: EvaluateOptions): EvaluationResult | undefined {
+  const found = findStickiness(serve.stickiness, context);
   if (found === MISSING) return serve.missingResult;
   const unleash = serve.algorithm === 'unleash/v1';
   let inRollout: boolean;
-  let variantTarget: number;
+  let value = '';
   if (found === RANDOM) {
     const r = draw(options.random);
     if (r === undefined) return serve.missingResult;
     inRollout = unleash ? Math.floor(r * 100) + 1 <= serve.threshold : Math.floor(r * BUCKETS) < serve.threshold;
-    if (!inRollout) return serve.outResult;
-    if (serve.inResults.length === 1) return serve.inResults[0] as EvaluationResult;
+  } else {
+    value = stickyValue;
+    inRollout = unleash
+      ? murmur3ContinueMod(serve.salt, value, 100) + 1 <= serve.threshold
+      : murmur3ContinueMod(serve.salt, value, BUCKETS) < serve.threshold;
+  }
+  if (!inRollout) return serve.outResult;
+  if (serve.inResults.length === 1) return serve.inResults[0] as EvaluationResult;
+  let variantFound = found;
+  if (serve.variantStickiness !== undefined) {
+    variantFound = findStickiness(serve.variantStickiness, context);
+    if (variantFound === MISSING) return serve.missingResult;
+    value = stickyValue;
+  }
+  let variantTarget: number;
+  if (variantFound === RANDOM) {
     const v = draw(options.random);
     if (v === undefined) return serve.missingResult;
     variantTarget = unleash ? Math.floor(v * serve.totalWeight) + 1 : Math.floor(v * BUCKETS);
   } else {
-    const value = stickyValue;
-    inRollout = unleash
-      ? murmur3ContinueMod(serve.salt, value, 100) + 1 <= serve.threshold
-      : murmur3ContinueMod(serve.salt, value, BUCKETS) < serve.threshold;
-    if (!inRollout) return serve.outResult;
-    if (serve.inResults.length === 1) return serve.inResults[0] as EvaluationResult;
     variantTarget = unleash
       ? murmur3ContinueMod(serve.variantSalt, value, serve.totalWeight) + 1
       : murmur3ContinueMod(serve.variantSalt, value, BUCKETS);
@@ -111,7 +126,7 @@ function serveRollout(serve: Extract<CompiledServe, { kind: 'rollout' }>, contex
   return pickVariant(serve, variantTarget, unleash);
 }
 
-function serveOf(serve: CompiledServe, context: EvaluationContext, options: EvaluateOptions): EvaluationResult {
+function serveOf(serve: CompiledServe, context: EvaluationContext, options: EvaluateOptions): EvaluationResult | undefined {
   return serve.kind === 'fixed' ? serve.result : serveRollout(serve, context, options);
 }
 
@@ -124,7 +139,9 @@ function evaluateFlag(snapshot: CompiledSnapshot, flag: CompiledFlag, context: E
     const p = prerequisites[i] as CompiledFlag['prerequisites'][number];
     const pf = snapshot.flags.get(p.flag);
     const pr = pf === undefined ? undefined : evaluateFlag(snapshot, pf, context, options);
-    if (pr === undefined || pr.variant === undefined || !pf?.enabled || !p.variations.has(pr.variant)) return p.failed;
+    if (pr === undefined || pf === undefined) return p.failed;
+    const served = pr.variant !== undefined && pf.enabled && p.variations.has(pr.variant);
+    if (served === p.negate) return p.failed;
   }
   const targets = flag.targets;
   for (let i = 0; i < targets.length; i++) {
@@ -136,17 +153,20 @@ function evaluateFlag(snapshot: CompiledSnapshot, flag: CompiledFlag, context: E
   const rules = flag.rules;
   for (let i = 0; i < rules.length; i++) {
     const rule = rules[i] as CompiledFlag['rules'][number];
-    if (rule.match(context)) return serveOf(rule.serve, context, options);
+    if (rule.match(context)) {
+      const result = serveOf(rule.serve, context, options);
+      if (result !== undefined) return result;
+    }
   }
-  return serveOf(flag.fallthrough, context, options);
+  return serveOf(flag.fallthrough, context, options) as EvaluationResult;
 }
 
-function compiledOf(snapshot: unknown): CompiledSnapshot | undefined {
+function compiledOf(snapshot: unknown, regex: RegexEngine | undefined): CompiledSnapshot | undefined {
   if (isCompiledSnapshot(snapshot)) return snapshot;
   if (typeof snapshot !== 'object' || snapshot === null) return undefined;
   let compiled = cache.get(snapshot);
-  if (compiled === undefined) {
-    compiled = compileSnapshot(snapshot);
+  if (compiled === undefined || compiled.regex !== regex) {
+    compiled = compileSnapshot(snapshot, { regex });
     cache.set(snapshot, compiled);
   }
   return compiled;
@@ -172,7 +192,7 @@ export function evaluate<T = JsonValue>(
   options: EvaluateOptions = NO_OPTIONS,
 ): EvaluationResult<T> {
   try {
-    const compiled = compiledOf(snapshot);
+    const compiled = compiledOf(snapshot, options.regex);
     if (compiled === undefined || compiled.error !== undefined) {
       return errorResult(defaultValue, 'PARSE_ERROR', compiled?.error ?? 'the snapshot must be an object with a flags array');
     }

@@ -4,7 +4,7 @@
  */
 export type * from './types.js';
 export { evaluate, type EvaluateOptions } from './evaluate.js';
-export { compileSnapshot, isCompiledSnapshot, UNLEASH_VARIANT_SEED, type CompiledSnapshot, type CompiledFlag, type CompiledServe } from './compile.js';
+export { compileSnapshot, isCompiledSnapshot, UNLEASH_VARIANT_SEED, type CompileOptions, type CompiledSnapshot, type CompiledFlag, type CompiledServe } from './compile.js';
 export { compileCondition, type Matcher } from './conditions.js';
 export { murmur3, murmur3CharCodes, murmur3Prefix, murmur3Continue, type HashEncoding, type HashPrefix } from './murmur3.js';
 export { bucket, unleashNormalizedHash } from './bucketing.js';
@@ -19,8 +19,9 @@ export {
   BUCKETS,
   MAX_PREREQUISITE_DEPTH,
   type ValidationIssue,
+  type ValidationOptions,
 } from './validate.js';
-export { checkRegexPattern } from './internal/regex-safety.js';
+export { checkRegexPattern, MAX_PATTERN_LENGTH, type RegexEngine, type CompiledRegex, type RegexPatternCheck } from './regex.js';
 export type * from './rollouts/types.js';
 export { METRIC_CATALOG, metricDefinition, quantileLevelOf } from './rollouts/metrics-catalog.js';
 export { assessGate, GATE_ROLE_LABELS } from './rollouts/assess-gate.js';

@@ -42,6 +42,7 @@ export type Operator =
   | 'lte'
   | 'gt'
   | 'gte'
+  | 'numEq'
   | 'before'
   | 'after'
   | 'semverEq'
@@ -68,6 +69,15 @@ export interface Condition {
   negate?: boolean;
   /** String operators compare case-insensitively. */
   caseInsensitive?: boolean;
+  /**
+   * Whose rules the condition follows. `rollgate` (default) is described above.
+   * `unleash` is the semantics of an Unleash constraint, for flags imported from
+   * Unleash (docs/evaluation.md, "Unleash constraints"): the attribute is taken
+   * as it is (no array elements, strings only for string operators, numbers by
+   * JavaScript's `Number()`), and a missing attribute matches `notIn`, and any
+   * negated condition, as it does in Unleash.
+   */
+  dialect?: 'rollgate' | 'unleash';
 }
 
 /** A weighted share of a rollout. Weights are in thousandths of a percent (1,000 = 1%). */
@@ -108,6 +118,18 @@ export interface Rollout {
   /** Hash salt for the variant choice; defaults to `salt + ":variants"` (Unleash: the flag key). */
   variantSalt?: string;
   bucketing?: BucketingAlgorithm;
+  /**
+   * Attributes tried in order for the variant choice; default `stickiness`.
+   * Unleash picks variants with its own fallback list (`userId`, `sessionId`,
+   * `remoteAddress`, then random), which can differ from the rollout's.
+   */
+  variantStickiness?: readonly string[];
+  /**
+   * In a rule: contexts outside the rollout (or without a stickiness value) go
+   * on to the next rule, then the fallthrough, instead of getting `otherwise`.
+   * This is how Unleash ORs the strategies of one feature. Not allowed in the fallthrough.
+   */
+  continueOutside?: boolean;
 }
 
 /** What a rule or the fallthrough serves: one variation, or a rollout. */
@@ -135,6 +157,12 @@ export interface Target {
 export interface Prerequisite {
   flag: string;
   variations: readonly string[];
+  /**
+   * Inverts the prerequisite: met when the flag is disabled or serves none of
+   * `variations` (still not met when the flag is missing or in error). Unleash's
+   * "parent must be disabled" dependency.
+   */
+  negate?: boolean;
 }
 
 /** One flag as configured in one environment. */

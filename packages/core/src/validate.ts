@@ -7,7 +7,7 @@
 import type { FlagConfig, Operator, Rollout, Segment, Serve } from './types.js';
 import { parseCidr } from './internal/ip.js';
 import { parseInstant } from './internal/dates.js';
-import { checkRegexPattern } from './internal/regex-safety.js';
+import { checkRegexPattern, type RegexEngine } from './regex.js';
 import { parseSemver } from './internal/semver.js';
 
 /** One problem found in a configuration, located by a JSON path. */
@@ -30,6 +30,7 @@ export const OPERATORS: readonly Operator[] = [
   'lte',
   'gt',
   'gte',
+  'numEq',
   'before',
   'after',
   'semverEq',
@@ -94,8 +95,15 @@ export function valueMatchesType(type: string, value: unknown): boolean {
   }
 }
 
+/** What validation needs besides the configuration itself. */
+export interface ValidationOptions {
+  /** The linear-time engine `matches` patterns are checked with; without one, a `matches` condition is an issue. */
+  regex?: RegexEngine;
+}
+
 class Issues {
   readonly list: ValidationIssue[] = [];
+  constructor(readonly regex?: RegexEngine) {}
   add(path: string, message: string): void {
     this.list.push({ path, message });
   }
@@ -118,8 +126,8 @@ function checkStringArray(issues: Issues, path: string, value: unknown, allowEmp
 }
 
 /** Validates one condition; the value checks depend on the operator. */
-export function validateCondition(condition: unknown, path = ''): ValidationIssue[] {
-  const issues = new Issues();
+export function validateCondition(condition: unknown, path = '', options: ValidationOptions = {}): ValidationIssue[] {
+  const issues = new Issues(options.regex);
   checkCondition(issues, path, condition);
   return issues.list;
 }
@@ -139,6 +147,7 @@ function checkCondition(issues: Issues, path: string, c: unknown): void {
     return;
   }
   if (c.negate !== undefined && typeof c.negate !== 'boolean') issues.add(join(path, 'negate'), 'must be a boolean');
+  if (c.dialect !== undefined && c.dialect !== 'rollgate' && c.dialect !== 'unleash') issues.add(join(path, 'dialect'), 'must be rollgate or unleash');
   if (c.caseInsensitive !== undefined && typeof c.caseInsensitive !== 'boolean') {
     issues.add(join(path, 'caseInsensitive'), 'must be a boolean');
   }
@@ -169,7 +178,7 @@ function checkCondition(issues: Issues, path: string, c: unknown): void {
           issues.add(p, 'matches takes regular expressions as strings');
           break;
         }
-        const check = checkRegexPattern(v);
+        const check = checkRegexPattern(v, issues.regex, c.caseInsensitive === true);
         if (!check.ok) issues.add(p, check.reason);
         break;
       }
@@ -177,6 +186,7 @@ function checkCondition(issues: Issues, path: string, c: unknown): void {
       case 'lte':
       case 'gt':
       case 'gte':
+      case 'numEq':
         if (toFiniteNumber(v) === undefined) issues.add(p, `${op} compares numbers: ${JSON.stringify(v)} is not a number`);
         break;
       case 'before':
@@ -201,12 +211,12 @@ function checkCondition(issues: Issues, path: string, c: unknown): void {
   });
 }
 
-interface FlagContext {
+export interface FlagContext extends ValidationOptions {
   /** Known segment keys; when given, references to others are issues. */
   segments?: ReadonlySet<string>;
 }
 
-function checkRollout(issues: Issues, path: string, r: unknown, variations: ReadonlySet<string>): void {
+function checkRollout(issues: Issues, path: string, r: unknown, variations: ReadonlySet<string>, inRule: boolean): void {
   if (!isRecord(r)) {
     issues.add(path, 'must be an object');
     return;
@@ -263,19 +273,24 @@ function checkRollout(issues: Issues, path: string, r: unknown, variations: Read
   if (rollout.otherwise !== undefined && (typeof rollout.otherwise !== 'string' || !variations.has(rollout.otherwise))) {
     issues.add(join(path, 'otherwise'), `unknown variation ${JSON.stringify(rollout.otherwise)}`);
   }
-  if (rollout.stickiness !== undefined) {
-    if (checkStringArray(issues, join(path, 'stickiness'), rollout.stickiness, false)) {
-      rollout.stickiness.forEach((s, i) => {
-        if (s === '') issues.add(`${join(path, 'stickiness')}[${i}]`, 'must not be empty');
+  for (const key of ['stickiness', 'variantStickiness'] as const) {
+    const list = rollout[key];
+    if (list !== undefined && checkStringArray(issues, join(path, key), list, false)) {
+      list.forEach((s, i) => {
+        if (s === '') issues.add(`${join(path, key)}[${i}]`, 'must not be empty');
       });
     }
+  }
+  if (rollout.continueOutside !== undefined) {
+    if (typeof rollout.continueOutside !== 'boolean') issues.add(join(path, 'continueOutside'), 'must be a boolean');
+    else if (rollout.continueOutside && !inRule) issues.add(join(path, 'continueOutside'), 'only a rule can continue to the next rule; the fallthrough is the last');
   }
   for (const key of ['salt', 'variantSalt'] as const) {
     if (rollout[key] !== undefined && typeof rollout[key] !== 'string') issues.add(join(path, key), 'must be a string');
   }
 }
 
-function checkServe(issues: Issues, path: string, serve: unknown, variations: ReadonlySet<string>): void {
+function checkServe(issues: Issues, path: string, serve: unknown, variations: ReadonlySet<string>, inRule: boolean): void {
   if (!isRecord(serve)) {
     issues.add(path, 'must be {variation} or {rollout}');
     return;
@@ -290,7 +305,7 @@ function checkServe(issues: Issues, path: string, serve: unknown, variations: Re
       issues.add(join(path, 'variation'), `unknown variation ${JSON.stringify(s.variation)}`);
     }
   } else {
-    checkRollout(issues, join(path, 'rollout'), s.rollout, variations);
+    checkRollout(issues, join(path, 'rollout'), s.rollout, variations, inRule);
   }
 }
 
@@ -303,7 +318,7 @@ function checkServe(issues: Issues, path: string, serve: unknown, variations: Re
  * // [{ path: 'variations', message: 'must be a non-empty array' }, ...]
  */
 export function validateFlag(flag: unknown, context: FlagContext = {}): ValidationIssue[] {
-  const issues = new Issues();
+  const issues = new Issues(context.regex);
   if (!isRecord(flag)) {
     issues.add('', 'a flag must be an object');
     return issues.list;
@@ -348,6 +363,7 @@ export function validateFlag(flag: unknown, context: FlagContext = {}): Validati
         }
         if (!isNonEmptyString(pr.flag)) issues.add(`${p}.flag`, 'must be a non-empty string');
         checkStringArray(issues, `${p}.variations`, pr.variations, false);
+        if (pr.negate !== undefined && typeof pr.negate !== 'boolean') issues.add(`${p}.negate`, 'must be a boolean');
       });
   }
   if (f.targets !== undefined) {
@@ -388,11 +404,11 @@ export function validateFlag(flag: unknown, context: FlagContext = {}): Validati
             if (!context.segments?.has(s)) issues.add(`${p}.segments[${j}]`, `unknown segment ${JSON.stringify(s)}`);
           });
         }
-        checkServe(issues, `${p}.serve`, r.serve, variations);
+        checkServe(issues, `${p}.serve`, r.serve, variations, true);
       });
     }
   }
-  checkServe(issues, 'fallthrough', f.fallthrough, variations);
+  checkServe(issues, 'fallthrough', f.fallthrough, variations, false);
   return issues.list;
 }
 
@@ -402,8 +418,8 @@ export function validateFlag(flag: unknown, context: FlagContext = {}): Validati
  * @example
  * validateSegment({ key: 'internal-team', included: ['alice', 'bob'] }); // []
  */
-export function validateSegment(segment: unknown): ValidationIssue[] {
-  const issues = new Issues();
+export function validateSegment(segment: unknown, options: ValidationOptions = {}): ValidationIssue[] {
+  const issues = new Issues(options.regex);
   if (!isRecord(segment)) {
     issues.add('', 'a segment must be an object');
     return issues.list;
@@ -470,7 +486,7 @@ export function findPrerequisiteProblems(flags: ReadonlyMap<string, Pick<FlagCon
 }
 
 /** Issues of a whole snapshot, each path prefixed with its flag or segment. */
-export function validateSnapshot(snapshot: unknown): ValidationIssue[] {
+export function validateSnapshot(snapshot: unknown, options: ValidationOptions = {}): ValidationIssue[] {
   if (!isRecord(snapshot) || !Array.isArray(snapshot.flags)) {
     return [{ path: '', message: 'a snapshot must be an object with a flags array' }];
   }
@@ -480,13 +496,13 @@ export function validateSnapshot(snapshot: unknown): ValidationIssue[] {
     out.push({ path: 'segments', message: 'must be an array' });
   } else {
     ((snapshot.segments as unknown[] | undefined) ?? []).forEach((s, i) => {
-      for (const issue of validateSegment(s)) out.push({ path: join(`segments[${i}]`, issue.path), message: issue.message });
+      for (const issue of validateSegment(s, options)) out.push({ path: join(`segments[${i}]`, issue.path), message: issue.message });
       if (isRecord(s) && typeof s.key === 'string') segments.add(s.key);
     });
   }
   const byKey = new Map<string, FlagConfig>();
   snapshot.flags.forEach((f: unknown, i: number) => {
-    for (const issue of validateFlag(f, { segments })) out.push({ path: join(`flags[${i}]`, issue.path), message: issue.message });
+    for (const issue of validateFlag(f, { segments, regex: options.regex })) out.push({ path: join(`flags[${i}]`, issue.path), message: issue.message });
     if (isRecord(f) && typeof f.key === 'string') {
       if (byKey.has(f.key)) out.push({ path: `flags[${i}].key`, message: `duplicate flag key ${JSON.stringify(f.key)}` });
       byKey.set(f.key, f as unknown as FlagConfig);

@@ -3,6 +3,7 @@
  * and keeps it current from the server (Server-Sent Events, else polling).
  * Every evaluation is the core's `evaluate` on that compiled snapshot.
  */
+import { RE2JS } from 're2js';
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { ClientRequest, IncomingMessage } from 'node:http';
@@ -596,7 +597,7 @@ export class RollgateClient extends EventEmitter<ClientEvents> {
       effective = applied.snapshot;
       for (const p of applied.problems) this.report(p);
     }
-    this.compiled = compileSnapshot(effective);
+    this.compiled = compileSnapshot(effective, { regex: RE2JS });
     if (this.metricsQueue !== undefined) this.owned = ownedRulesOf(effective);
   }
 

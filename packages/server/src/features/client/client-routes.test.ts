@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { evaluate, type FlagConfig, type Segment } from '@rollgate/core';
-import { frontendVersionEventSchema } from '@rollgate/contract';
+import { CONTEXT_LIMITS, frontendVersionEventSchema } from '@rollgate/contract';
 import { buildApp } from '../../app.js';
 import { defaultConfig } from '../../config.js';
 import { recordSnapshotChange } from '../snapshot-changes.js';
@@ -480,6 +480,43 @@ describe.each(testBackends())('client API (%s)', (backend) => {
     const bad = await t.request('POST', '/api/frontend/evaluate', { context: { nested: { no: 1 } } }, browser);
     expect(bad.status).toBe(400);
     expect(bad.body.code).toBe('VALIDATION_FAILED');
+  });
+
+  it('matches regexes in linear time for browsers, and bounds the context a browser may send', async () => {
+    await writeFlag(t.db, {
+      key: 'regex-attack',
+      environments: {
+        production: {
+          enabled: true,
+          offVariation: 'off',
+          rules: [
+            { id: 'any', conditions: [{ attribute: 'name', operator: 'matches', values: ['(?:.*){10}x', '.*.*.*.*.*=x'] }], serve: { variation: 'on' } },
+            { id: 'digits', conditions: [{ attribute: 'n', operator: 'matches', values: ['^\\d+\\d+\\d+\\d+x$'] }], serve: { variation: 'on' } },
+          ],
+          fallthrough: { variation: 'off' },
+        },
+      },
+    });
+    await converged();
+    // A backtracking engine takes seconds on 24 characters of the first pattern; these are 1,024.
+    const longest = { name: 'a'.repeat(CONTEXT_LIMITS.valueLength), n: '1'.repeat(CONTEXT_LIMITS.valueLength) };
+    for (let i = 0; i < 5; i++) {
+      const res = await t.request('POST', '/api/frontend/evaluate', { context: longest, flags: ['regex-attack'] }, browser);
+      expect(res.status).toBe(200);
+      expect(res.body.flags['regex-attack']).toEqual({ value: false, variant: 'off', reason: 'DEFAULT', type: 'boolean' });
+    }
+    const hit = await t.request('POST', '/api/frontend/evaluate', { context: { n: '1234x' }, flags: ['regex-attack'] }, browser);
+    expect(hit.body.flags['regex-attack']).toMatchObject({ value: true, ruleId: 'digits' });
+
+    const tooLong = await t.request('POST', '/api/frontend/evaluate', { context: { name: 'a'.repeat(CONTEXT_LIMITS.valueLength + 1) } }, browser);
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.body).toMatchObject({ code: 'VALIDATION_FAILED', requestId: expect.any(String) as unknown });
+    const manyAttributes = Object.fromEntries(Array.from({ length: CONTEXT_LIMITS.attributes + 1 }, (_, i) => [`a${i}`, i]));
+    expect((await t.request('POST', '/api/frontend/evaluate', { context: manyAttributes }, browser)).status).toBe(400);
+    const longArray = { tags: Array.from({ length: CONTEXT_LIMITS.arrayLength + 1 }, (_, i) => `t${i}`) };
+    expect((await t.request('POST', '/api/frontend/evaluate', { context: longArray }, browser)).status).toBe(400);
+    const longName = { ['x'.repeat(CONTEXT_LIMITS.nameLength + 1)]: 'v' };
+    expect((await t.request('POST', '/api/frontend/evaluate', { context: longName }, browser)).status).toBe(400);
   });
 
   it('streams only the snapshot version to browsers: on connect and after each change', async () => {

@@ -12,6 +12,7 @@
  * environment. A periodic check of the versions in the database catches any
  * notification that was lost anyway.
  */
+import { RE2JS } from 're2js';
 import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -60,7 +61,7 @@ export class CachedSnapshot implements SnapshotIndex {
 
   /** The compiled snapshot for server-side evaluation, built on first use. */
   get compiled(): CompiledSnapshot {
-    return (this.compiledSnapshot ??= compileSnapshot(this.snapshot));
+    return (this.compiledSnapshot ??= compileSnapshot(this.snapshot, { regex: RE2JS }));
   }
 
   /** The `snapshot` SSE event of this version. */

@@ -200,8 +200,8 @@ describe.each(testBackends())('flags (%s)', (backend) => {
       ['unknown variation', { version: v, config: { ...base, fallthrough: { variation: 'maybe' } } }, 400, 'INVALID_CONFIGURATION', 'config.fallthrough.variation'],
       ['unknown off variation', { version: v, config: { ...base, offVariation: 'nope' } }, 400, 'INVALID_CONFIGURATION', 'config.offVariation'],
       [
-        'unsafe regex',
-        { version: v, config: rule({ conditions: [{ attribute: 'a', operator: 'in', values: ['x'] }, { attribute: 'email', operator: 'matches', values: ['(a+)+$'] }] }) },
+        'a regex without an RE2 equivalent (lookbehind)',
+        { version: v, config: rule({ conditions: [{ attribute: 'a', operator: 'in', values: ['x'] }, { attribute: 'email', operator: 'matches', values: ['(?<=a+)b'] }] }) },
         400,
         'INVALID_CONFIGURATION',
         'config.rules[0].conditions[1].values[0]',
@@ -238,6 +238,9 @@ describe.each(testBackends())('flags (%s)', (backend) => {
       expect(res.body.code, name).toBe(code);
       if (path !== undefined) expect(res.body.details.issues.map((i: { path: string }) => i.path), name).toContain(path);
       if (code === 'VERSION_CONFLICT') expect(res.body.details.currentVersion).toBe(v);
+      if (name.includes('lookbehind')) {
+        expect(res.body.details.issues).toContainEqual({ path: 'config.rules[0].conditions[1].values[0]', message: expect.stringMatching(/lookbehind.*not supported.*RE2/) as unknown });
+      }
     }
     const cycle = await put('list-b', 'dev', cases[9]?.[1]);
     expect(cycle.body.details.issues[0].message).toMatch(/cycle: list-b -> list-a -> list-b|cycle: list-a -> list-b -> list-a/);

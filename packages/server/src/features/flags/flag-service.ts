@@ -1,3 +1,4 @@
+import { RE2JS } from 're2js';
 import type { z } from 'zod';
 import type { changeRequestSchema, FlagEnvironmentConfig, flagEnvironmentSchema, flagSchema, variationSchema } from '@rollgate/contract';
 import { validateFlag, type FlagType, type Prerequisite, type Variation } from '@rollgate/core';
@@ -213,7 +214,7 @@ export class FlagService {
       }
       variations = BOOLEAN_VARIATIONS;
     }
-    const issues = validateFlag({ key: input.key, type: input.type, variations, ...defaultEnvironmentConfig(variations) });
+    const issues = validateFlag({ key: input.key, type: input.type, variations, ...defaultEnvironmentConfig(variations) }, { regex: RE2JS });
     if (issues.length > 0) throw invalidConfiguration(issues, 'variations');
     return this.db.transaction(async (tx) => {
       const project = await this.project(tx, projectKey);
@@ -300,7 +301,7 @@ export class FlagService {
     const own = await this.store.environments(tx, [flag.id]);
     for (const fe of own) {
       // Segments are not checked here: only what the variations change.
-      for (const issue of validateFlag({ key: flag.key, type: flag.type, variations, ...fe.config })) {
+      for (const issue of validateFlag({ key: flag.key, type: flag.type, variations, ...fe.config }, { regex: RE2JS })) {
         const path = /^variations\b/.test(issue.path) ? issue.path : `environments.${fe.environmentKey}.config.${issue.path}`;
         const id = `${path}\n${issue.message}`;
         if (!seen.has(id)) issues.push({ path, message: issue.message });

@@ -4,6 +4,7 @@
  * flags and variations, no cycles, no over-deep chains). Pure functions over
  * what the service read in its transaction.
  */
+import { RE2JS } from 're2js';
 import type { FlagEnvironmentConfig } from '@rollgate/contract';
 import { findPrerequisiteProblems, validateFlag, type FlagConfig, type FlagType, type Prerequisite, type Variation } from '@rollgate/core';
 import { ApiError } from '../../http/errors.js';
@@ -44,7 +45,7 @@ export function checkFlagConfig(
   context: ConfigCheckContext,
   base = 'config',
 ): ConfigIssue[] {
-  const issues: ConfigIssue[] = validateFlag(toFlagConfig(flag, config), { segments: context.segments }).map((i) => ({
+  const issues: ConfigIssue[] = validateFlag(toFlagConfig(flag, config), { segments: context.segments, regex: RE2JS }).map((i) => ({
     path: /^(key|type|variations)\b/.test(i.path) ? i.path : prefix(base, i.path),
     message: i.message,
   }));

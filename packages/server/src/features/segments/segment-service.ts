@@ -1,3 +1,4 @@
+import { RE2JS } from 're2js';
 import type { z } from 'zod';
 import type { segmentSchema } from '@rollgate/contract';
 import { validateSegment } from '@rollgate/core';
@@ -30,7 +31,7 @@ const toView = (s: Segment): SegmentView => ({
 
 /** Throws INVALID_CONFIGURATION unless the core accepts the definition. */
 function checkDefinition(key: string, definition: SegmentDefinition): void {
-  const issues = validateSegment({ key, ...definition }).map((i) => ({ path: i.path === 'key' ? 'key' : `definition${i.path.startsWith('[') || i.path === '' ? '' : '.'}${i.path}`, message: i.message }));
+  const issues = validateSegment({ key, ...definition }, { regex: RE2JS }).map((i) => ({ path: i.path === 'key' ? 'key' : `definition${i.path.startsWith('[') || i.path === '' ? '' : '.'}${i.path}`, message: i.message }));
   if (issues.length === 0) return;
   const first = issues[0] as { path: string; message: string };
   throw new ApiError('INVALID_CONFIGURATION', `Invalid segment definition: ${first.path}: ${first.message}${issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''}`, { issues });
