@@ -1,1 +1,1 @@
-export { runCli, type CliIo } from './cli.js';
+export { runCli, buildProgram, VERSION, EXIT, type CliIo } from './cli.js';

@@ -55,6 +55,8 @@ describe.each(testBackends())('the accelerated clock (%s)', (backend) => {
     const before = await stageAt(59_000);
     expect(before.stageIndex).toBe(0);
     expect(before.status).toBe('running');
+    // The status shows each gate's verdict with its numbers: the window has held for 59 of 60 minutes.
+    expect(before.statusSummary.gates).toEqual([expect.objectContaining({ gateId: 'errors', metric: 'error-rate', role: 'success', verdict: 'inconclusive', summary: expect.stringContaining('error-rate') })]);
     const after = await stageAt(61_000);
     expect(after.stageIndex).toBe(1);
     const decisions = (await t.request('GET', `${P}/rollouts/${id}/decisions`)).body.items as { kind: string; at: string }[];
