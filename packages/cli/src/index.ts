@@ -1,1 +1,0 @@
-export { runCli, buildProgram, VERSION, EXIT, type CliIo } from './cli.js';
