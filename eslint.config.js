@@ -10,7 +10,7 @@ const forbiddenWorkspaceImports = {
   server: ['sdk', 'web', 'cli'],
   sdk: ['contract', 'server', 'web', 'cli'],
   web: ['server', 'sdk', 'cli'],
-  cli: ['sdk', 'web'],
+  cli: ['web'],
 };
 
 const importRules = [

@@ -23,7 +23,8 @@ const cases: [string, string, boolean][] = [
   ['packages/server/src/x.ts', "import { a } from '@rollgate/sdk';\nexport const b = a;\n", false],
   ['packages/web/src/x.ts', "import { a } from '@rollgate/server';\nexport const b = a;\n", false],
   ['packages/cli/src/x.ts', "import { a } from '@rollgate/server';\nexport const b = a;\n", true],
-  ['packages/cli/src/x.ts', "import { a } from '@rollgate/sdk';\nexport const b = a;\n", false],
+  ['packages/cli/src/x.ts', "import { a } from '@rollgate/sdk';\nexport const b = a;\n", true],
+  ['packages/cli/src/x.ts', "import { a } from '@rollgate/web';\nexport const b = a;\n", false],
   ['packages/cli/src/x.ts', "import { a } from '@rollgate/core/src/evaluate.js';\nexport const b = a;\n", false],
 ];
 

@@ -75,7 +75,10 @@ describe('rollgate command', () => {
     const badJson = await run('evaluate', '--snapshot', 'x.json', '--flag', 'f', '--context', '{oops');
     expect(badJson.err).toContain('--context must be JSON');
     expect((await run('evaluate', '--bogus')).code).toBe(2);
-    expect((await run('frobnicate')).err).toContain('unknown command "frobnicate"');
+    const unknown = await run('frobnicate');
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toContain("unknown command 'frobnicate'");
+    expect(unknown.err).toContain('rollgate --help');
     const unreadable = await run('validate', '/nonexistent/snapshot.json');
     expect(unreadable.err).toContain('cannot read /nonexistent/snapshot.json: ENOENT');
   });

@@ -53,6 +53,19 @@ export const rolloutStatusSummarySchema = z
     summary: z.string(),
     /** What the controller would decide now (kind), with the same reason. */
     decision: z.string(),
+    /** That decision's gate assessments: each gate's verdict and the sentence with its numbers (core GateResult). */
+    gates: z
+      .array(
+        z.object({
+          gateId: z.string(),
+          metric: z.string(),
+          role: z.string(),
+          verdict: z.string(),
+          estimate: z.number().optional(),
+          summary: z.string(),
+        }),
+      )
+      .optional(),
   })
   .meta({ id: 'RolloutStatusSummary' });
 

@@ -10,7 +10,7 @@ import { installErrorHandling } from './http/error-handler.js';
 import { ApiError } from './http/errors.js';
 import { installInputGuard } from './http/input-guard.js';
 import { logRequest } from './http/log-redaction.js';
-import { systemClock, type Clock } from './internal/time.js';
+import { clockFor, type Clock } from './internal/time.js';
 import { registerAuditRoutes } from './features/audit/audit-routes.js';
 import { registerClientFeature } from './features/client/client-feature.js';
 import { sqlEnvironmentStore } from './features/environments/environment-store.js';
@@ -82,7 +82,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     config,
     db,
     logger: app.log,
-    clock: options.clock ?? systemClock,
+    clock: options.clock ?? clockFor(config),
     version: SERVER_VERSION,
     stores: { projects: sqlProjectStore, environments: sqlEnvironmentStore, tokens: sqlTokenStore },
     tokenAuth,

@@ -449,7 +449,8 @@ export class RolloutService {
     const catalog = await this.controller.catalogOf(r.projectId);
     const decision = this.controller.decide(plan, r.state, observations, now, catalog);
     const summary = rolloutStatus(plan, r.state, decision, now);
-    return { ...summary, segments: [...summary.segments], waitingFor: summary.waitingFor.map((w) => ({ ...w }) as Record<string, unknown>), decision: decision.kind };
+    const gates = decision.evidence.gates.map((g) => ({ gateId: g.gateId, metric: g.metric, role: g.role, verdict: g.verdict, ...(g.estimate === undefined ? {} : { estimate: g.estimate }), summary: g.summary }));
+    return { ...summary, segments: [...summary.segments], waitingFor: summary.waitingFor.map((w) => ({ ...w }) as Record<string, unknown>), decision: decision.kind, gates };
   }
 
   async decisions(projectKey: string, id: string, page: { cursor?: string; limit: number }): Promise<{ items: DecisionView[]; nextCursor: string | null }> {
