@@ -17,6 +17,11 @@ const VARIABLES = [
   'ROLLGATE_ROLLOUT_TICK_MS',
   'ROLLGATE_PROMETHEUS_URL',
   'ROLLGATE_METRICS_RETENTION_DAYS',
+  'ROLLGATE_AUTH_FAILURES_PER_TOKEN',
+  'ROLLGATE_AUTH_FAILURES_PER_ADDRESS',
+  'ROLLGATE_AUTH_FAILURE_WINDOW_MS',
+  'ROLLGATE_TRUST_PROXY',
+  'ROLLGATE_METRIC_SOURCE_ALLOW',
 ];
 
 /** Expects loadConfig(env) to throw a ConfigError whose message matches each of `patterns`. */
@@ -47,6 +52,11 @@ describe('loadConfig', () => {
       rolloutTickMs: 10_000,
       prometheusUrl: undefined,
       metricsRetentionDays: 30,
+      authFailuresPerToken: 10,
+      authFailuresPerAddress: 100,
+      authFailureWindowMs: 60_000,
+      trustProxy: false,
+      metricSourceAllow: [],
     });
   });
 
@@ -70,6 +80,11 @@ describe('loadConfig', () => {
       ROLLGATE_ROLLOUT_TICK_MS: '5000',
       ROLLGATE_PROMETHEUS_URL: 'http://prometheus.internal:9090/prom/',
       ROLLGATE_METRICS_RETENTION_DAYS: '90',
+      ROLLGATE_AUTH_FAILURES_PER_TOKEN: '5',
+      ROLLGATE_AUTH_FAILURES_PER_ADDRESS: '50',
+      ROLLGATE_AUTH_FAILURE_WINDOW_MS: '30000',
+      ROLLGATE_TRUST_PROXY: '1',
+      ROLLGATE_METRIC_SOURCE_ALLOW: 'metrics.internal',
     });
     expect(config).toEqual({
       port: 8080,
@@ -85,6 +100,11 @@ describe('loadConfig', () => {
       rolloutTickMs: 5000,
       prometheusUrl: 'http://prometheus.internal:9090/prom/',
       metricsRetentionDays: 90,
+      authFailuresPerToken: 5,
+      authFailuresPerAddress: 50,
+      authFailureWindowMs: 30_000,
+      trustProxy: 1,
+      metricSourceAllow: ['metrics.internal'],
     });
   });
 
