@@ -19,6 +19,11 @@ const VARIABLES = [
   'ROLLGATE_METRICS_RETENTION_DAYS',
   'ROLLGATE_MODE',
   'ROLLGATE_TIME_SCALE',
+  'ROLLGATE_AUTH_FAILURES_PER_TOKEN',
+  'ROLLGATE_AUTH_FAILURES_PER_ADDRESS',
+  'ROLLGATE_AUTH_FAILURE_WINDOW_MS',
+  'ROLLGATE_TRUST_PROXY',
+  'ROLLGATE_METRIC_SOURCE_ALLOW',
 ];
 
 /** Expects loadConfig(env) to throw a ConfigError whose message matches each of `patterns`. */
@@ -51,6 +56,11 @@ describe('loadConfig', () => {
       metricsRetentionDays: 30,
       mode: 'production',
       timeScale: 1,
+      authFailuresPerToken: 10,
+      authFailuresPerAddress: 100,
+      authFailureWindowMs: 60_000,
+      trustProxy: false,
+      metricSourceAllow: [],
     });
   });
 
@@ -76,6 +86,11 @@ describe('loadConfig', () => {
       ROLLGATE_METRICS_RETENTION_DAYS: '90',
       ROLLGATE_MODE: 'demo',
       ROLLGATE_TIME_SCALE: '60',
+      ROLLGATE_AUTH_FAILURES_PER_TOKEN: '5',
+      ROLLGATE_AUTH_FAILURES_PER_ADDRESS: '50',
+      ROLLGATE_AUTH_FAILURE_WINDOW_MS: '30000',
+      ROLLGATE_TRUST_PROXY: '1',
+      ROLLGATE_METRIC_SOURCE_ALLOW: 'metrics.internal',
     });
     expect(config).toEqual({
       port: 8080,
@@ -93,6 +108,11 @@ describe('loadConfig', () => {
       metricsRetentionDays: 90,
       mode: 'demo',
       timeScale: 60,
+      authFailuresPerToken: 5,
+      authFailuresPerAddress: 50,
+      authFailureWindowMs: 30_000,
+      trustProxy: 1,
+      metricSourceAllow: ['metrics.internal'],
     });
   });
 
