@@ -6,6 +6,7 @@ import type { ServerConfig } from './config.js';
 import type { Database } from './db/database.js';
 import { bearerToken } from './http/auth.js';
 import { installErrorHandling } from './http/error-handler.js';
+import { installJsonBodyParser } from './http/json-body.js';
 import { systemClock, type Clock } from './internal/time.js';
 import { registerAuditRoutes } from './features/audit/audit-routes.js';
 import { registerClientFeature } from './features/client/client-feature.js';
@@ -86,6 +87,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   // JSON only: any other body is a 415, not a string for the schema to trip on.
   app.removeContentTypeParser(['text/plain']);
+  installJsonBodyParser(app);
   installErrorHandling(app, config.bodyLimit);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);

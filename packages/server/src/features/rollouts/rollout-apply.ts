@@ -5,7 +5,7 @@
  * the controller (decisions) and the service (people's actions), so both
  * write the same things in the same way.
  */
-import type { Plan, RolloutState, RolloutStatus } from '@rollgate/core';
+import { stageVariation, type Plan, type RolloutState, type RolloutStatus } from '@rollgate/core';
 import type { Sql } from '../../db/database.js';
 import { ApiError } from '../../http/errors.js';
 import { newId } from '../../internal/ids.js';
@@ -81,7 +81,7 @@ export function rolloutBrief(r: RolloutRecord, status: RolloutStatus, state: Rol
 export async function applyTransition(tx: Sql, rollout: RolloutRecord, plan: Plan, t: Transition, meta: WriteMeta, now: Date, hooks: ApplyHooks = {}): Promise<number | false> {
   const version = await updateRollout(tx, rollout.id, rollout.version, t.status, t.state, now);
   if (version === undefined) return false;
-  if (t.flag !== undefined) await writeFlag(tx, rollout, plan, t.flag, meta);
+  if (t.flag !== undefined) await writeFlag(tx, rollout, plan, t.state, t.flag, meta);
   const fromStage = rollout.status === 'draft' ? null : rollout.state.stageIndex;
   const toStage = t.status === 'draft' ? null : t.state.stageIndex;
   const fromPercentage = servedPercentage(plan, rollout.status, rollout.state.stageIndex);
@@ -95,6 +95,7 @@ export async function applyTransition(tx: Sql, rollout: RolloutRecord, plan: Pla
       kind: t.kind,
       actorKind: meta.actor.kind,
       actorId: meta.actor.id,
+      actorName: meta.actor.name,
       reason: t.reason,
       fromStage,
       toStage,
@@ -130,8 +131,8 @@ export async function applyTransition(tx: Sql, rollout: RolloutRecord, plan: Pla
   return version;
 }
 
-/** Rewrites the flag's configuration in every environment the change touches. */
-async function writeFlag(tx: Sql, rollout: RolloutRecord, plan: Plan, change: FlagChange, meta: WriteMeta): Promise<void> {
+/** Rewrites the flag's configuration in every environment the change touches; `state` (the rollout's, after the change) says what each stage serves. */
+async function writeFlag(tx: Sql, rollout: RolloutRecord, plan: Plan, state: RolloutState, change: FlagChange, meta: WriteMeta): Promise<void> {
   await lockEnvironments(tx, rollout.projectId);
   const environments = new Map((await sqlEnvironmentStore.list(tx, rollout.projectId)).map((e) => [e.key, e]));
   const keys = [...new Set([rollout.environmentKey, ...plan.stages.map((_, i) => stageEnvironment(plan, rollout, i))])];
@@ -155,7 +156,7 @@ async function writeFlag(tx: Sql, rollout: RolloutRecord, plan: Plan, change: Fl
       for (let i = 0; i <= change.stageIndex; i++) if (stageEnvironment(plan, rollout, i) === key) j = i;
       const stage = plan.stages[j];
       if (stage !== undefined) {
-        next = withOwnedRules(fe.config, rollout.id, rollout.variation, stage.audience, stage.experiment);
+        next = withOwnedRules(fe.config, rollout.id, stageVariation(plan, state, j, rollout.variation), stage.audience, stage.experiment);
         if (change.enable && key === currentKey) next = { ...next, enabled: true };
       } else if (has) {
         next = withOwnedRules(fe.config, rollout.id, rollout.variation, null);
