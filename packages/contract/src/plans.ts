@@ -81,6 +81,8 @@ export const planStageSchema = z.strictObject({
   checklist: z.array(planChecklistItemSchema).max(200).optional(),
   approvals: z.strictObject({ count: z.number(), role: z.enum(['viewer', 'editor', 'approver', 'admin']) }).optional(),
   experiment: planExperimentSchema.optional(),
+  /** What this stage and later ones serve: a variation, or the winner of an earlier stage's experiment. */
+  serve: z.strictObject({ variation: z.string().max(200).optional(), experimentWinner: z.string().max(200).optional() }).optional(),
   description: description.optional(),
 });
 
@@ -142,7 +144,13 @@ export const planSummarySchema = z
   .meta({ id: 'PlanSummary' });
 
 /** A plan with its current definition. */
-export const planSchema = planSummarySchema.extend({ definition: planDefinitionSchema }).meta({ id: 'Plan' });
+export const planSchema = planSummarySchema
+  .extend({
+    definition: planDefinitionSchema,
+    /** What the valid plan will do that its author may not expect (a last stage below 100%, a comparative gate that waits for its sequential test's burn-in): saved anyway, shown here. */
+    warnings: z.array(z.object({ path: z.string(), message: z.string() })),
+  })
+  .meta({ id: 'Plan' });
 
 /** One version of a plan, exactly as it was saved. Versions are never changed. */
 export const planVersionSchema = z

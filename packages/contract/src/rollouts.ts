@@ -89,7 +89,12 @@ export const rolloutListQuerySchema = pageQuerySchema.extend({
   environmentKey: keySchema.optional(),
 });
 
-export const advanceRolloutSchema = z.strictObject({ force: z.boolean().default(false), comment: comment.optional() });
+export const advanceRolloutSchema = z.strictObject({
+  force: z.boolean().default(false),
+  comment: comment.optional(),
+  /** What the next stage serves when it serves an experiment's winner: one of the experiment's groups (a person's choice, e.g. when there is no winner). */
+  variation: z.string().min(1).max(200).optional(),
+});
 export const holdRolloutSchema = z.strictObject({ reason: z.string().min(1).max(2000) });
 export const rollbackRolloutSchema = z.strictObject({ to: z.enum(['previous', 'zero']), reason: comment.optional() });
 /** Body of resume, disable, abort, restart and checklist ticks: an optional comment. */
@@ -104,7 +109,7 @@ export const rolloutDecisionSchema = z
     seq: z.number().int(),
     at: timestamp,
     kind: z.string(),
-    actor: z.object({ kind: z.string(), id: z.string() }),
+    actor: z.object({ kind: z.string(), id: z.string(), name: z.string().optional().describe('The name of the person (or system actor) who acted') }),
     reason: z.string(),
     fromVersion: z.number().int(),
     fromStage: z.number().int().nullable(),
@@ -127,7 +132,7 @@ export const rolloutRollbackSchema = z
     toPercentage: z.number().nullable(),
     trigger: z.string(),
     reason: z.string(),
-    actor: z.object({ kind: z.string(), id: z.string() }),
+    actor: z.object({ kind: z.string(), id: z.string(), name: z.string().optional().describe('The name of the person (or system actor) who acted') }),
     metrics: z.array(
       z.object({
         source: z.string(),
@@ -144,7 +149,7 @@ export const rolloutRollbackSchema = z
 const aggregateSchema = z.object({ value: z.number(), samples: z.number(), variance: z.number().optional() });
 
 /** An experiment stage's analysis: each group against the control group per metric, and the groups' sizes against their weights. */
-export const rolloutExperimentSchema = z
+const experimentAnalysisSchema = z
   .object({
     rolloutId: z.string(),
     stageIndex: z.number().int(),
@@ -178,6 +183,23 @@ export const rolloutExperimentSchema = z
         ),
       }),
     ),
-  })
+    /** The winning group's variation, when the analysis has one. */
+    winner: z.string().optional(),
+    /** Why that group won, or why none did. */
+    verdict: z.string(),
+    /** Final analyses only: when and by what decision the stage ended, and what later stages serve from it (the winner or a person's choice, and who chose). */
+    endedAt: timestamp.optional(),
+    endedBy: z.string().optional(),
+    chosen: z.string().optional(),
+    chosenBy: z.string().optional(),
+  });
+
+/**
+ * The rollout's experiment: the current stage's analysed live (`live`), else
+ * the final analysis of the latest ended one; `history` holds the final
+ * analysis of every experiment stage that ended, oldest first.
+ */
+export const rolloutExperimentSchema = experimentAnalysisSchema
+  .extend({ live: z.boolean(), history: z.array(experimentAnalysisSchema) })
   .meta({ id: 'RolloutExperiment' });
 export type RolloutExperiment = z.infer<typeof rolloutExperimentSchema>;

@@ -26,7 +26,7 @@ export type * from './rollouts/types.js';
 export { METRIC_CATALOG, metricDefinition, quantileLevelOf } from './rollouts/metrics-catalog.js';
 export { assessGate, GATE_ROLE_LABELS } from './rollouts/assess-gate.js';
 export { assessMatrix, matrixBand, severerMatrixAction } from './rollouts/assess-matrix.js';
-export { validatePlan, segmentsUsedBy, metricsReadBy, metricsObservedBy, APPROVER_ROLES, type PlanValidationContext } from './rollouts/validate-plan.js';
+export { validatePlan, planWarnings, segmentsUsedBy, metricsReadBy, metricsObservedBy, APPROVER_ROLES, MAX_PLAN_DURATION_MS, type PlanValidationContext } from './rollouts/validate-plan.js';
 export {
   PLAN_TEMPLATES,
   SEED_000_GRADUAL_PRODUCTION_ROLLOUT,
@@ -36,7 +36,7 @@ export {
   SEED_003_GRADUAL_ROLLOUT,
   SEED_004_PRE_DEPLOYMENT_CHECKLIST,
 } from './rollouts/templates.js';
-export { decide, rolloutStatus, type DecideOptions } from './rollouts/decide.js';
+export { decide, rolloutStatus, monitoringTexts, type DecideOptions } from './rollouts/decide.js';
 export { normalCdf, normalPdf, normalQuantile, normalSurvival } from './stats/normal.js';
 export {
   optimalMixingRatio,
@@ -59,12 +59,15 @@ export {
   type MeanSummary,
 } from './stats/msprt.js';
 export { sequentialSrmTest, srmCheck, srmHold, preferSrmHold, logGamma, type SrmResult, type SrmOptions, type SrmCheckInput, type SrmHold } from './stats/srm.js';
-export { sequentialGateAssessor, type SequentialGateAssessorOptions } from './stats/gate-assessor.js';
+export { sequentialGateAssessor, SEQUENTIAL_BURN_IN, type SequentialGateAssessorOptions } from './stats/gate-assessor.js';
 export { guardedDecide, expectedTreatmentShare, groupSrmCheck, withoutStaleData, type GuardOptions } from './stats/guard.js';
+export { experimentOutcome, recordExperiments, stageVariation, withExperimentOutcome, type StageEnding } from './stats/experiment-decision.js';
 export {
   analyzeExperiment,
   groupSrm,
   experimentMetrics,
+  experimentWinner,
+  type ExperimentOutcome,
   type ExperimentVerdict,
   type GroupComparison,
   type ExperimentMetricResult,

@@ -32,6 +32,26 @@ export function matrixBand(bands: readonly MatrixBand[], value: number): MatrixB
 }
 
 /**
+ * The thresholds around `band`: the previous band's `below` (where this band
+ * starts) and its own `below` (where it ends).
+ *
+ * @example
+ * bandRange([{ below: 0.1, action: 'continue' }, { below: 0.5, action: 'monitor' }, { action: 'rollback' }], { below: 0.5, action: 'monitor' }); // { from: 0.1, below: 0.5 }
+ */
+export function bandRange(bands: readonly MatrixBand[], band: MatrixBand): { from?: number; below?: number } {
+  const i = bands.indexOf(band);
+  const from = i > 0 ? bands[i - 1]?.below : undefined;
+  return { ...(from !== undefined ? { from } : {}), ...(band.below !== undefined ? { below: band.below } : {}) };
+}
+
+function rangeText(range: { from?: number; below?: number }, d: MetricDefinition | undefined): string {
+  const from = range.from === undefined ? undefined : `at or above ${formatValue(range.from, d)}`;
+  const below = range.below === undefined ? undefined : `under ${formatValue(range.below, d)}`;
+  if (from !== undefined && below !== undefined) return `${from} and ${below}`;
+  return from ?? below ?? 'in the only band';
+}
+
+/**
  * Assesses a matrix on the treatment cohort's aggregate over the current
  * stage. Any-occurrence rules act on a single event, so they do not wait for
  * `minSamples`: one data-loss event is enough to roll back.
@@ -103,14 +123,15 @@ export function assessMatrix(
   } else {
     const band = matrixBand(matrix.bands, t.value);
     const action = band?.action ?? 'continue';
-    const where = band?.below !== undefined ? `under ${formatValue(band.below, d)}` : 'in the top band';
+    const range = band === undefined ? {} : bandRange(matrix.bands, band);
     banded = {
       matrixId: matrix.id,
       metric: matrix.metric,
       action,
       verdict: 'band',
       treatment: t,
-      summary: `${matrix.metric} ${formatValue(t.value, d)} is ${where}${band?.label ? ` (${band.label})` : ''}: ${action} (matrix ${matrix.id}; samples: treatment ${formatNumber(t.samples)}).`,
+      range,
+      summary: `${matrix.metric} ${formatValue(t.value, d)} is ${rangeText(range, d)}${band?.label ? ` (band ${JSON.stringify(band.label)})` : ''}: ${action} (matrix ${matrix.id}; samples: treatment ${formatNumber(t.samples)}).`,
     };
     if (band) banded.band = band;
   }

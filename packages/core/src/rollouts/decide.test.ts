@@ -214,7 +214,33 @@ describe('decide: evidence', () => {
 
   it('gives the matrix band with its label', () => {
     const d = run({ plan: S003, stage: 2, elapsed: 49 * HOUR, change: both('error-rate', 0.3) });
-    expect(d.evidence.matrices[0]).toMatchObject({ verdict: 'band', action: 'monitor', band: { label: 'Minor' }, treatment: { value: 0.3 } });
+    expect(d.evidence.matrices[0]).toMatchObject({ verdict: 'band', action: 'monitor', band: { label: 'Minor' }, range: { from: 0.1, below: 0.5 }, treatment: { value: 0.3 } });
+  });
+
+  it('a band in "monitor" names the band, the value and the thresholds in the reason, whatever the decision', () => {
+    const monitor = /Monitoring: error-rate 0\.3% is at or above 0\.1% and under 0\.5% \(band "Minor"\): monitor \(matrix [\w-]+; samples: treatment 100000\)\.$/;
+    const advancing = run({ plan: S003, stage: 2, elapsed: 49 * HOUR, change: both('error-rate', 0.3) });
+    expect(advancing).toMatchObject({ kind: 'advance', health: 'yellow' });
+    expect(advancing.reason).toMatch(monitor);
+    const waiting = run({ plan: S003, stage: 2, elapsed: HOUR, change: both('error-rate', 0.3) });
+    expect(waiting).toMatchObject({ kind: 'none', health: 'yellow' });
+    expect(waiting.reason).toMatch(monitor);
+    // Matrices are not counted as gates.
+    expect(waiting.reason).toMatch(/\d+ of \d+ gates pass; 0 of 1 rollback matrix says continue\./);
+    const calm = run({ plan: S003, stage: 2, elapsed: HOUR, change: both('error-rate', 0.05) });
+    expect(calm.reason).not.toContain('Monitoring');
+    expect(calm.reason).toMatch(/1 of 1 rollback matrix says continue\./);
+    // A rollback band says it all already.
+    const major = run({ plan: S003, stage: 2, elapsed: HOUR, change: both('error-rate', 0.7) });
+    expect(major.reason).toMatch(/error-rate 0\.7% is at or above 0\.5% and under 1% \(band "Major"\): rollback/);
+    expect(major.reason).not.toContain('Monitoring');
+  });
+
+  it('says a plan whose last stage is below 100% completes there', () => {
+    const canary: Plan = { ...S003, stages: S003.stages.slice(0, 2) };
+    const d = run({ plan: canary, stage: 1, elapsed: 49 * HOUR, state: (s) => ready(canary, 1, s) });
+    expect(d.kind).toBe('complete');
+    expect(d.reason).toMatch(/^Completing the rollout at 10% \(the plan's last stage serves less than everyone, and the flag stays so\)/);
   });
 });
 
@@ -339,6 +365,24 @@ describe('decide: checklists and approvals', () => {
     const rejected = decide(plan, { ...base, approvals: [...(base.approvals ?? []), { by: 'frank', role: 'approver', at: started + 5, verdict: 'reject', comment: 'wait for the fix' }] }, obs, now);
     expect(rejected.kind).toBe('await_approval');
     expect(rejected.reason).toContain('rejected by frank ("wait for the fix")');
+    // People are named by name when the record has one, never by their id.
+    const named = decide(
+      plan,
+      {
+        ...base,
+        startedBy: 'usr_alice',
+        startedByName: 'Alice Starter',
+        approvals: [
+          { by: 'usr_alice', name: 'Alice Starter', role: 'approver', at: started + 4, verdict: 'approve' },
+          { by: 'usr_frank', name: 'Frank Reviewer', role: 'approver', at: started + 5, verdict: 'reject', comment: 'wait for the fix' },
+        ],
+      },
+      obs,
+      now,
+    );
+    expect(named.reason).toContain('rejected by Frank Reviewer ("wait for the fix")');
+    expect(named.reason).toContain('Alice Starter started the rollout and cannot approve it');
+    expect(named.reason).not.toMatch(/usr_/);
     const changedMind = decide(
       plan,
       { ...base, approvals: [...(base.approvals ?? []), { by: 'frank', role: 'approver', at: started + 5, verdict: 'reject' }, { by: 'frank', role: 'approver', at: started + 6, verdict: 'approve' }] },
@@ -366,6 +410,8 @@ describe('decide: checklists and approvals', () => {
     const forced = decide(S001, { ...base, approvals: [], checklist: [], advanceRequest: { by: 'root', role: 'admin', at: early - 1, force: true } }, o, early);
     expect(forced).toMatchObject({ kind: 'advance', forced: true });
     expect(forced.reason).toContain('Forced by root (admin)');
+    const forcedByName = decide(S001, { ...base, approvals: [], checklist: [], advanceRequest: { by: 'usr_root', name: 'Rita Root', role: 'admin', at: early - 1, force: true } }, o, early);
+    expect(forcedByName.reason).toContain('Forced by Rita Root (admin)');
     const stale = decide(S001, { ...base, advanceRequest: { by: 'root', role: 'admin', at: started - 1, force: true } }, o, early);
     expect(stale.kind).not.toBe('advance');
   });

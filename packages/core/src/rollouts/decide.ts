@@ -118,7 +118,7 @@ function stageLabel(stage: Stage, index: number, count: number): string {
  */
 export function decide(plan: Plan, state: RolloutState, observations: Observations, now: number, options: DecideOptions = {}): Decision {
   try {
-    return decideOrThrow(plan, state, observations, now, options);
+    return withMonitoring(decideOrThrow(plan, state, observations, now, options));
   } catch (error) {
     // Only malformed input that validation would have refused gets here; a
     // person must look, and nothing moves meanwhile.
@@ -131,6 +131,30 @@ export function decide(plan: Plan, state: RolloutState, observations: Observatio
       waitingFor: [{ kind: 'resume' }],
     };
   }
+}
+
+/**
+ * A matrix band in "monitor" turns the rollout yellow without acting; the
+ * reason says which band, value and thresholds did it, whatever else it says.
+ */
+function withMonitoring(decision: Decision): Decision {
+  if (decision.kind === 'rollback' || decision.kind === 'disable') return decision;
+  const texts = monitoringTexts(decision.evidence).filter((t) => !decision.reason.includes(t));
+  if (texts.length === 0) return decision;
+  return { ...decision, reason: `${decision.reason.trim()} Monitoring: ${texts.join('; ')}.` };
+}
+
+/**
+ * What the matrices in a "monitor" band say (band, value and thresholds), one
+ * phrase each; empty when none is.
+ *
+ * @example
+ * monitoringTexts(decision.evidence); // ['error-rate 0.3% is at or above 0.1% and under 0.5% (band "Minor"): monitor (matrix error-rate-matrix; samples: treatment 5000)']
+ */
+export function monitoringTexts(evidence: Evidence): string[] {
+  return arrayOf(evidence?.matrices)
+    .filter((m) => m.action === 'monitor')
+    .map((m) => m.summary.replace(/\.$/, ''));
 }
 
 function decideOrThrow(plan: Plan, state: RolloutState, observations: Observations, now: number, options: DecideOptions): Decision {
@@ -227,13 +251,13 @@ function decideOrThrow(plan: Plan, state: RolloutState, observations: Observatio
     const action: Act = e.decision.action ?? 'rollback_zero';
     if (action === 'hold' && (status === 'held' || resumedThisStage)) continue;
     const comment = e.decision.comment ? `: ${JSON.stringify(e.decision.comment)}` : '';
-    triggers.push({ action, source: 'go/no-go', text: `${e.decision.by} decided no-go on ${listInWords(arrayOf(e.gateIds).map(String))}${comment}` });
+    triggers.push({ action, source: 'go/no-go', text: `${e.decision.name ?? e.decision.by} decided no-go on ${listInWords(arrayOf(e.gateIds).map(String))}${comment}` });
   }
   if (triggers.length > 0) return act(ctx, triggers);
 
   // 3. Held: nothing moves until a person resumes.
   if (status === 'held') {
-    const by = state.heldBy ? ` by ${state.heldBy}` : '';
+    const by = state.heldBy ? ` by ${state.heldByName ?? state.heldBy}` : '';
     const since = isFiniteNumber(state.heldAt) ? ` for ${formatDuration(now - state.heldAt)}` : '';
     const why = state.heldReason ? `: ${state.heldReason}` : '';
     return {
@@ -430,11 +454,11 @@ function decideOrThrow(plan: Plan, state: RolloutState, observations: Observatio
       const parts: string[] = [];
       if (tally.rejections.length > 0) {
         parts.push(
-          `rejected by ${listInWords(tally.rejections.map((r) => (r.comment ? `${r.by} (${JSON.stringify(r.comment)})` : r.by)))}`,
+          `rejected by ${listInWords(tally.rejections.map((r) => (r.comment ? `${r.name ?? r.by} (${JSON.stringify(r.comment)})` : (r.name ?? r.by))))}`,
         );
       }
       parts.push(`${tally.approvers.length} of ${required} approvals from ${/^[aeiou]/.test(requirement.role) ? 'an' : 'a'} ${requirement.role} or above`);
-      if (tally.ignoredStarter) parts.push(`${state.startedBy} started the rollout and cannot approve it`);
+      if (tally.ignoredStarter) parts.push(`${state.startedByName ?? state.startedBy} started the rollout and cannot approve it`);
       return {
         kind: 'await_approval',
         reason: sentence(`Ready to ${moving}; ${parts.join('; ')}`),
@@ -446,14 +470,14 @@ function decideOrThrow(plan: Plan, state: RolloutState, observations: Observatio
   }
 
   // 12. Advance or complete.
-  const overrides = forced ? ` Forced by ${request?.by} (admin): remaining wait, unmet criteria, checklist and approvals are overridden.` : '';
-  const early = requested && !forced && elapsed < stage.minDuration ? ` ${request?.by} asked to skip the remaining ${formatDuration(stage.minDuration - elapsed)}.` : '';
+  const overrides = forced ? ` Forced by ${request?.name ?? request?.by} (admin): remaining wait, unmet criteria, checklist and approvals are overridden.` : '';
+  const early = requested && !forced && elapsed < stage.minDuration ? ` ${request?.name ?? request?.by} asked to skip the remaining ${formatDuration(stage.minDuration - elapsed)}.` : '';
   const passed = `${healthText(gateResults, matrixResults)}${early}${overrides}`;
   if (last) {
     return {
       kind: 'complete',
       forced,
-      reason: `Completing the rollout: ${stageLabel(stage, index, stages.length)} ran ${formatDuration(elapsed)}. ${passed}`.trim(),
+      reason: `Completing the rollout${partialText(stage)}: ${stageLabel(stage, index, stages.length)} ran ${formatDuration(elapsed)}. ${passed}`.trim(),
       evidence,
       health: baseHealth,
       waitingFor: [],
@@ -483,6 +507,12 @@ function pushUnique(list: WaitingFor[], item: WaitingFor): void {
   if (!list.some((x) => JSON.stringify(x) === key)) list.push(item);
 }
 
+/** Said when the last stage serves less than everyone: completing leaves the flag there. */
+function partialText(stage: Stage): string {
+  const pct = isFiniteNumber(stage.audience?.percentage) ? stage.audience.percentage : 0;
+  return pct < 100 ? ` at ${audienceText(stage).slice(2)} (the plan's last stage serves less than everyone, and the flag stays so)` : '';
+}
+
 function audienceText(stage: Stage | undefined): string {
   if (!stage) return '';
   const parts: string[] = [];
@@ -492,11 +522,16 @@ function audienceText(stage: Stage | undefined): string {
   return parts.length > 0 ? `: ${parts.join(' + ')}` : '';
 }
 
+/** Gates and rollback matrices are counted apart: a matrix is not a gate. */
 function healthText(gates: readonly GateResult[], matrices: readonly MatrixResult[]): string {
-  const total = gates.length + matrices.length;
-  if (total === 0) return 'The stage has no gates.';
-  const passing = gates.filter((g) => g.verdict === 'pass').length + matrices.filter((m) => m.action === 'continue').length;
-  return `${passing} of ${total} gates pass.`;
+  if (gates.length + matrices.length === 0) return 'The stage has no gates.';
+  const parts: string[] = [];
+  if (gates.length > 0) parts.push(`${gates.filter((g) => g.verdict === 'pass').length} of ${gates.length} ${gates.length === 1 ? 'gate passes' : 'gates pass'}`);
+  if (matrices.length > 0) {
+    const calm = matrices.filter((m) => m.action === 'continue').length;
+    parts.push(`${calm} of ${matrices.length} rollback ${matrices.length === 1 ? 'matrix says' : 'matrices say'} continue`);
+  }
+  return `${capitalize(parts.join('; '))}.`;
 }
 
 function blockersText(gates: readonly GateResult[], matrices: readonly MatrixResult[]): string {

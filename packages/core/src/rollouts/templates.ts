@@ -54,7 +54,7 @@ export const SEED_004_PRE_DEPLOYMENT_CHECKLIST: readonly ChecklistItem[] = deepF
  * Degradation compares p95 latency with the control, so the 100% stage, which
  * has no control, leaves those two out.
  */
-function seed001RollbackPlan(withControl: boolean): Gate[] {
+function seed001RollbackPlan(withControl: boolean, comparativeMinSamples?: number): Gate[] {
   const gates: Gate[] = [
     { id: 'auto-error-rate', metric: 'error-rate', role: 'rollback', condition: absolute('>', 5), description: 'Automatic rollback: Error rate > 5%' },
     {
@@ -83,6 +83,7 @@ function seed001RollbackPlan(withControl: boolean): Gate[] {
         role: 'rollback',
         condition: relative('>', 50),
         description: 'Automatic rollback: Performance degradation > 50%',
+        ...(comparativeMinSamples !== undefined ? { minSamples: comparativeMinSamples } : {}),
       },
       {
         id: 'manual-degradation',
@@ -90,6 +91,7 @@ function seed001RollbackPlan(withControl: boolean): Gate[] {
         role: 'alert',
         condition: relative('>', 20),
         description: 'Manual rollback decision: Performance degradation > 20%',
+        ...(comparativeMinSamples !== undefined ? { minSamples: comparativeMinSamples } : {}),
       },
     );
   }
@@ -127,7 +129,8 @@ export const SEED_001_STAGED_ROLLOUT: Plan = deepFreeze<Plan>({
       onTimeout: 'hold',
       minSamples: 100,
       description: 'Team only (1-3 people), 1-2 days. Goal: catch obvious issues. Minimum samples (100) are Rollgate\'s, not the seed\'s.',
-      gates: seed001RollbackPlan(true),
+      // The comparative gates' sequential tests wait for their burn-in of 500 samples per cohort (planWarnings).
+      gates: seed001RollbackPlan(true, 500),
       checklist: [
         ...items('internal.success', ['No critical bugs', 'No security issues', 'Core flows work correctly', 'Performance acceptable', 'UI/UX as expected']),
         ...items(
@@ -425,8 +428,10 @@ export const SEED_002_PHASED_ROLLOUT: Plan = deepFreeze<Plan>({
  * Expansion stage splits its 25% across the four test groups (flag
  * variations `advanced`, `simplified`, `choice`, `automatic`, a quarter
  * each) and compares the seed's test metrics with the Advanced Model group.
- * The flag needs those four variations; Beta and GA serve the rollout's own
- * variation.
+ * The flag needs those four variations; Beta serves the rollout's own
+ * variation, and General Availability the experiment's winner (the group
+ * better than the Advanced Model on some test metric and worse on none); when
+ * the analysis has no winner, the rollout waits for a person to choose.
  *
  * @example
  * SEED_002_AB_EXPERIMENT.stages[1].experiment?.groups.map((g) => g.variation); // ['advanced', 'simplified', 'choice', 'automatic']
@@ -438,7 +443,10 @@ export const SEED_002_AB_EXPERIMENT: Plan = deepFreeze<Plan>({
   source: 'seed 002 "Phase 3: Phased Rollout Plan" and its "A/B Testing Framework" (test groups, test metrics).',
   stages: SEED_002_PHASED_ROLLOUT.stages.map((stage) =>
     stage.id !== 'controlled'
-      ? stage
+      ? stage.id === 'ga'
+        ? // General Availability serves the test groups' winner; with none, a person chooses.
+          { ...stage, serve: { experimentWinner: 'controlled' } }
+        : stage
       : {
           ...stage,
           experiment: {

@@ -11,6 +11,8 @@
  *   `{ op: '<', value: 1 }`.
  */
 
+import type { ExperimentOutcome } from '../stats/experiment.js';
+
 // ---------------------------------------------------------------- metrics
 
 /** How a metric is aggregated (DESIGN.md, Metrics). */
@@ -155,6 +157,22 @@ export interface ApprovalRequirement {
   role: ApproverRole;
 }
 
+/**
+ * What a stage serves (and every later stage, until one says otherwise); give
+ * exactly one of the two fields. Without any, stages serve the rollout's own
+ * variation.
+ */
+export interface StageServe {
+  /** That variation of the flag. */
+  variation?: string;
+  /**
+   * The winning group of the experiment run by the stage with this id (an
+   * earlier one); when its final analysis has no winner, the rollout waits
+   * for a person to choose one of its groups.
+   */
+  experimentWinner?: string;
+}
+
 /** One stage of a plan. */
 export interface Stage {
   /** Unique within the plan. */
@@ -183,6 +201,8 @@ export interface Stage {
    * checked against the weights.
    */
   experiment?: Experiment;
+  /** What this stage and later ones serve; see {@link StageServe}. */
+  serve?: StageServe;
   description?: string;
 }
 
@@ -238,6 +258,8 @@ export interface ChecklistTick {
 /** An approval or rejection of advancing the current stage. */
 export interface ApprovalRecord {
   by: string;
+  /** The person's name when they acted; reasons name people by it (falling back to `by`). */
+  name?: string;
   /** The person's role when they acted. */
   role: ApproverRole;
   at: number;
@@ -249,6 +271,8 @@ export interface ApprovalRecord {
 export interface GoNoGo {
   verdict: 'go' | 'no_go';
   by: string;
+  /** The person's name when they acted; reasons name people by it (falling back to `by`). */
+  name?: string;
   at: number;
   comment?: string;
   /** What no-go does; default `rollback_zero` (seed 001's "manual rollback decision"). */
@@ -265,6 +289,8 @@ export interface Escalation {
 /** A person asked to advance now. */
 export interface AdvanceRequest {
   by: string;
+  /** The person's name when they asked; reasons name people by it (falling back to `by`). */
+  name?: string;
   role: ApproverRole;
   at: number;
   /**
@@ -273,6 +299,11 @@ export interface AdvanceRequest {
    * rollback triggers, missing data or too few samples.
    */
   force?: boolean;
+  /**
+   * The variation the next stage serves, chosen by a person when that stage
+   * serves an experiment's winner (one of the experiment's groups).
+   */
+  variation?: string;
 }
 
 /**
@@ -287,13 +318,24 @@ export interface RolloutState {
   stageStartedAt: number;
   startedAt?: number;
   startedBy: string;
+  /** The starter's name; reasons name people by it (falling back to `startedBy`). */
+  startedByName?: string;
   checklist?: readonly ChecklistTick[];
   approvals?: readonly ApprovalRecord[];
   escalations?: readonly Escalation[];
   advanceRequest?: AdvanceRequest;
   heldBy?: string;
+  /** The name of who held it (falling back to `heldBy`). */
+  heldByName?: string;
   heldAt?: number;
   heldReason?: string;
+  /**
+   * Matrices whose monitor band the decision log has recorded, and when;
+   * entries older than `stageStartedAt` are ignored.
+   */
+  monitored?: readonly { matrixId: string; at: number }[];
+  /** Final analyses of the experiments of stages that ended, oldest first (one per stage; a rerun replaces it). */
+  experiments?: readonly ExperimentRecord[];
   /** When a person last resumed; a resume acknowledges hold actions and a timeout of the current stage. */
   resumedAt?: number;
   lastDecisionAt?: number;
@@ -468,6 +510,8 @@ export interface MatrixResult {
   verdict: 'band' | 'occurrence' | 'inconclusive' | 'no_data';
   treatment?: CohortAggregate;
   band?: MatrixBand;
+  /** The band's thresholds: where it starts (the previous band's `below`) and where it ends (its own). */
+  range?: { from?: number; below?: number };
   /** The any-occurrence metric that fired, if one did. */
   occurrence?: { metric: string; value: number };
   shortfall?: GateShortfall & { metric: string };
@@ -489,7 +533,9 @@ export type WaitingFor =
   | { kind: 'approval'; approvals: number; required: number; role: ApproverRole }
   | { kind: 'decision'; gateIds: readonly string[] }
   | { kind: 'resume' }
-  | { kind: 'start' };
+  | { kind: 'start' }
+  /** A person must choose what the next stage serves: the experiment found no winner. */
+  | { kind: 'variation'; stageId: string; choices: readonly string[] };
 
 /** The numbers behind a decision. */
 export interface Evidence {
@@ -498,6 +544,8 @@ export interface Evidence {
   matrices: readonly MatrixResult[];
   /** What the data behind the gates covers (the guard fills it from the observations). */
   data?: DataEvidence;
+  /** The stage's experiment analysed at this decision: its final analysis when the decision ends the stage. */
+  experiment?: ExperimentOutcome;
 }
 
 /** The data behind a decision: its window, reported drops, and count metrics observed at zero. */
@@ -506,6 +554,18 @@ export interface DataEvidence {
   dropped?: Readonly<Partial<Record<Cohort, DroppedReport>>>;
   /** Count metrics with exposures and no reported event: zero observed, not no data. */
   observedZero?: readonly { metric: string; cohort: Cohort; exposures: number }[];
+}
+
+/** An experiment's final analysis, kept with the rollout when its stage ended. */
+export interface ExperimentRecord extends ExperimentOutcome {
+  /** When the stage ended (epoch ms). */
+  endedAt: number;
+  /** The decision that ended it (`advance`, `rollback`, `complete`, a person's `abort`...). */
+  endedBy: string;
+  /** The variation later stages serve from it: the winner, or a person's choice. */
+  chosen?: string;
+  /** Who chose `chosen` when it is not the winner. */
+  chosenBy?: string;
 }
 
 interface DecisionBase {
@@ -530,7 +590,8 @@ interface DecisionBase {
  * - `none`: nothing to change.
  */
 export type Decision =
-  | (DecisionBase & { kind: 'advance'; toStage: number; forced: boolean })
+  /** `variation`: what the next stage serves, when the plan's `serve` resolves to one at this decision (an experiment's winner). */
+  | (DecisionBase & { kind: 'advance'; toStage: number; forced: boolean; variation?: string })
   | (DecisionBase & { kind: 'complete'; forced: boolean })
   | (DecisionBase & { kind: 'rollback'; to: 'previous' | 'zero'; toStage: number | null; trigger?: string })
   | (DecisionBase & { kind: 'disable'; trigger?: string })

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { METRIC_CATALOG } from './metrics-catalog.js';
 import { PLAN_TEMPLATES, SEED_001_STAGED_ROLLOUT, SEED_003_GRADUAL_ROLLOUT } from './templates.js';
 import type { Plan, Stage } from './types.js';
-import { segmentsUsedBy, validatePlan } from './validate-plan.js';
+import { MAX_PLAN_DURATION_MS, planWarnings, segmentsUsedBy, validatePlan } from './validate-plan.js';
 
 const HOUR = 3_600_000;
 
@@ -118,5 +118,44 @@ describe('validatePlan', () => {
   it('treats a segments-only stage after a percentage as going backwards', () => {
     const issues = validatePlan(plan([stage({ id: 'a', audience: { percentage: 10 } }), stage({ id: 'b', audience: { segments: ['beta'] } })]));
     expect(issues).toEqual([{ path: 'stages[1].audience.segments', message: '0% is lower than the 10% of stage "a" before it in the same environment; percentages may not go backwards' }]);
+  });
+});
+
+describe('durations and plan warnings', () => {
+  it('bounds every duration to 365 days: minDuration 1e308 is refused, 365 days is accepted', () => {
+    const gate = { ...errorGate, sustainedFor: 1e308 };
+    expect(validatePlan(plan([stage({ minDuration: 1e308, maxDuration: MAX_PLAN_DURATION_MS + 1, gates: [gate] })]))).toEqual([
+      { path: 'stages[0].minDuration', message: 'must be at most 365 days (31536000000 ms); got 1e+308 ms' },
+      { path: 'stages[0].maxDuration', message: 'must be at most 365 days (31536000000 ms); got 31536000001 ms' },
+      { path: 'stages[0].gates[0].sustainedFor', message: 'must be at most 365 days (31536000000 ms); got 1e+308 ms' },
+    ]);
+    expect(validatePlan(plan([stage({ minDuration: MAX_PLAN_DURATION_MS, audience: { percentage: 100 } })]))).toEqual([]);
+  });
+
+  it('warns that a plan whose last stage is below 100% completes there', () => {
+    expect(planWarnings(plan([stage({ id: 'a', audience: { percentage: 5 } }), stage({ id: 'b', audience: { segments: ['beta'], percentage: 10 } })]) as Plan)).toEqual([
+      {
+        path: 'stages[1].audience.percentage',
+        message: 'the last stage serves 10% and the segments "beta": completing the rollout leaves the flag serving 10% and the segments "beta", not everyone; end with a stage at 100% for a full rollout',
+      },
+    ]);
+  });
+
+  it('says when a comparative gate waits for the sequential burn-in although minSamples is lower, and not for absolute or sustained gates', () => {
+    const relative = { id: 'slower', metric: 'response-time-p95', role: 'rollback', condition: { type: 'relative', op: '>', value: 50 } };
+    const stages = [
+      stage({ id: 'a', minSamples: 100, gates: [errorGate, relative, { ...relative, id: 'windowed', sustainedFor: HOUR }, { ...relative, id: 'own', minSamples: 800 }] }),
+      stage({ id: 'b', audience: { percentage: 100 } }),
+    ];
+    expect(planWarnings(plan(stages) as Plan)).toEqual([
+      {
+        path: 'stages[0].gates[1].minSamples',
+        message: 'comparative gate "slower" is judged by a sequential test, which waits for 500 samples per cohort before a verdict (its burn-in); minSamples 100 (the stage\'s) is lower, so this gate first decides at 500. Absolute gates and matrices decide at 100',
+      },
+    ]);
+  });
+
+  it('has no warnings for the built-in templates', () => {
+    for (const template of PLAN_TEMPLATES) expect(planWarnings(template), template.id).toEqual([]);
   });
 });

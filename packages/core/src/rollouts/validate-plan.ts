@@ -5,8 +5,12 @@
  * plans, but only validation says clearly what is wrong.
  */
 import type { ValidationIssue } from '../validate.js';
-import type { ApproverRole, BreachAction, ComparisonOperator, MatrixAction, Stage } from './types.js';
+import type { ApproverRole, BreachAction, ComparisonOperator, MatrixAction, Gate, Plan, Stage } from './types.js';
 import { METRIC_CATALOG } from './metrics-catalog.js';
+import { SEQUENTIAL_BURN_IN } from '../stats/gate-assessor.js';
+
+/** The longest duration a plan may state (minDuration, maxDuration, sustainedFor): 365 days. */
+export const MAX_PLAN_DURATION_MS = 365 * 24 * 60 * 60 * 1000;
 
 /** Roles that may be required for approvals, lowest first. */
 export const APPROVER_ROLES: readonly ApproverRole[] = ['viewer', 'editor', 'approver', 'admin'];
@@ -62,6 +66,10 @@ function duration(issues: Issues, path: string, value: unknown, required: boolea
   }
   if (value < 0) {
     issues.add(path, `must not be negative (got ${value} ms)`);
+    return undefined;
+  }
+  if (value > MAX_PLAN_DURATION_MS) {
+    issues.add(path, `must be at most 365 days (${MAX_PLAN_DURATION_MS} ms); got ${value} ms`);
     return undefined;
   }
   return value;
@@ -123,6 +131,8 @@ function checkGate(issues: Issues, p: string, gate: unknown, metrics: ReadonlySe
   if (gate.sustainedFor !== undefined) {
     if (!isFiniteNumber(gate.sustainedFor) || gate.sustainedFor <= 0) {
       issues.add(`${p}.sustainedFor`, 'must be a positive duration in milliseconds');
+    } else if (gate.sustainedFor > MAX_PLAN_DURATION_MS) {
+      issues.add(`${p}.sustainedFor`, `must be at most 365 days (${MAX_PLAN_DURATION_MS} ms); got ${gate.sustainedFor} ms`);
     } else if (facts.maxDuration !== undefined && gate.sustainedFor > facts.maxDuration) {
       issues.add(`${p}.sustainedFor`, `the window (${gate.sustainedFor} ms) is longer than the stage's maxDuration (${facts.maxDuration} ms), so it could never be met`);
     }
@@ -306,6 +316,7 @@ export function validatePlan(plan: unknown, context: PlanValidationContext = {})
     }
     checkChecklist(issues, `${p}.checklist`, stage.checklist, itemIds);
     if (stage.experiment !== undefined) checkExperiment(issues, `${p}.experiment`, stage.experiment, stage.audience, metrics);
+    if (stage.serve !== undefined) checkServe(issues, `${p}.serve`, stage.serve, (plan.stages as unknown[]).slice(0, i));
     if (stage.approvals !== undefined) {
       const ap = stage.approvals;
       if (!isRecord(ap)) issues.add(`${p}.approvals`, 'must be {count, role}');
@@ -316,6 +327,63 @@ export function validatePlan(plan: unknown, context: PlanValidationContext = {})
         }
       }
     }
+  });
+  return issues.list;
+}
+
+function checkServe(issues: Issues, p: string, serve: unknown, earlier: readonly unknown[]): void {
+  if (!isRecord(serve) || (serve.variation === undefined) === (serve.experimentWinner === undefined)) {
+    issues.add(p, 'must be {variation} (a variation of the flag) or {experimentWinner} (the id of an earlier stage that runs an experiment)');
+    return;
+  }
+  if (serve.variation !== undefined) {
+    if (!isNonEmptyString(serve.variation)) issues.add(`${p}.variation`, 'must be a variation key of the flag');
+    return;
+  }
+  const source = earlier.find((s) => isRecord(s) && s.id === serve.experimentWinner);
+  if (!isNonEmptyString(serve.experimentWinner)) issues.add(`${p}.experimentWinner`, 'must be the id of an earlier stage that runs an experiment');
+  else if (source === undefined) issues.add(`${p}.experimentWinner`, `no earlier stage has id ${quote(serve.experimentWinner)}: a stage can serve only the winner of an experiment that ran before it`);
+  else if (!isRecord(source) || source.experiment === undefined) issues.add(`${p}.experimentWinner`, `stage ${quote(serve.experimentWinner)} runs no experiment`);
+}
+
+/**
+ * What a valid plan may still do unlike what its author expects; saving it is
+ * allowed, and the API shows these next to it. Each names the path and says
+ * what will happen, with the numbers:
+ * - the last stage serves less than 100%: completing the rollout leaves the
+ *   flag at that audience (a canary that stops there), not a full rollout;
+ * - a comparative gate (difference or relative, judged by a sequential test)
+ *   whose `minSamples` (its own or the stage's) is below the sequential
+ *   test's burn-in: it waits for the burn-in anyway.
+ *
+ * @example
+ * planWarnings({ ...plan, stages: [{ id: 'canary', name: 'Canary', audience: { percentage: 10 }, minDuration: 0 }] });
+ * // [{ path: 'stages[0].audience.percentage', message: 'the last stage serves 10%: completing the rollout leaves the flag serving 10%, ...' }]
+ */
+export function planWarnings(plan: Pick<Plan, 'stages'>): ValidationIssue[] {
+  const issues = new Issues();
+  const stages = Array.isArray(plan?.stages) ? plan.stages : [];
+  const last = stages[stages.length - 1];
+  const percentage = last?.audience?.percentage ?? 0;
+  if (last !== undefined && percentage < 100) {
+    const segments = last.audience?.segments ?? [];
+    const who = `${percentage}%${segments.length > 0 ? ` and the segments ${segments.map(quote).join(', ')}` : ''}`;
+    issues.add(
+      `stages[${stages.length - 1}].audience.percentage`,
+      `the last stage serves ${who}: completing the rollout leaves the flag serving ${who}, not everyone; end with a stage at 100% for a full rollout`,
+    );
+  }
+  stages.forEach((stage, i) => {
+    const gates: readonly Gate[] = stage?.gates ?? [];
+    gates.forEach((gate, j) => {
+      if (gate?.condition?.type === 'absolute' || gate?.sustainedFor !== undefined) return;
+      const stated = gate.minSamples ?? stage.minSamples;
+      if (!isFiniteNumber(stated) || stated >= SEQUENTIAL_BURN_IN) return;
+      issues.add(
+        `stages[${i}].gates[${j}].minSamples`,
+        `comparative gate ${quote(gate.id)} is judged by a sequential test, which waits for ${SEQUENTIAL_BURN_IN} samples per cohort before a verdict (its burn-in); minSamples ${stated}${gate.minSamples === undefined ? ' (the stage\'s)' : ''} is lower, so this gate first decides at ${SEQUENTIAL_BURN_IN}. Absolute gates and matrices decide at ${stated}`,
+      );
+    });
   });
   return issues.list;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { analyzeExperiment } from './experiment.js';
+import { analyzeExperiment, experimentWinner } from './experiment.js';
+import { recordExperiments, stageVariation } from './experiment-decision.js';
 import { groupSrmCheck, guardedDecide } from './guard.js';
 import { validatePlan, metricsObservedBy, metricsReadBy } from '../rollouts/validate-plan.js';
 import { SEED_002_AB_EXPERIMENT as AB } from '../rollouts/templates.js';
@@ -97,7 +98,8 @@ describe('experiments: analysis', () => {
     const hold = guardedDecide(AB, state, obs(bad), now);
     expect(hold).toMatchObject({ kind: 'hold', requiresPerson: true, trigger: 'srm' });
     expect(hold.reason).toMatch(/^Holding: assignment problem: the experiment's groups do not match their weights: advanced 30% \(expected 25%\), simplified 23\.3% \(expected 25%\)/);
-    expect(guardedDecide(AB, state, obs(fine), now).kind).toBe('advance');
+    // No group differs: General Availability serves the winner, so a person must choose.
+    expect(guardedDecide(AB, state, obs(fine), now).kind).toBe('await_approval');
   });
 
   it('A/A: 500 seeded experiments of four identical groups, looked at every 1,000 contexts per group, call a difference in few runs (<= alpha + slack)', () => {
@@ -141,5 +143,78 @@ describe('experiments: analysis', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('experiments: the result decides what the next stage serves', () => {
+  const now = T0 + 15 * DAY;
+  const rate = (value: number) => ({ value, samples: 20_000 });
+  const score = (value: number) => ({ value, samples: 5_000, variance: 1 });
+  const assigned = { advanced: 2_500, simplified: 2_500, choice: 2_500, automatic: 2_500 };
+  /** Healthy stage metrics, with per-group error rates and satisfaction scores. */
+  const obs = (errors: Record<string, number>, scores: Record<string, number>): Observations => {
+    const base = healthy(stage, T0, now);
+    const by = (f: (v: number) => CohortAggregate, values: Record<string, number>) => Object.fromEntries(Object.entries(values).map(([k, v]) => [k, f(v)]));
+    return {
+      metrics: {
+        ...base.metrics,
+        'error-rate': { ...base.metrics['error-rate'], variants: by(rate, errors) },
+        'satisfaction-score': { ...base.metrics['satisfaction-score'], variants: by(score, scores) },
+      },
+      assignments: { treatment: 10_000, control: 30_000, variants: assigned },
+    };
+  };
+  const sameErrors = { advanced: 0.5, simplified: 0.5, choice: 0.5, automatic: 0.5 };
+
+  it('advances to General Availability serving the group better on some metric and worse on none, with the analysis in the evidence and the reason', () => {
+    const d = guardedDecide(AB, ready(AB, 1, T0), obs(sameErrors, { advanced: 4, simplified: 4, choice: 4.3, automatic: 4.02 }), now);
+    expect(d).toMatchObject({ kind: 'advance', toStage: 2, variation: 'choice' });
+    expect(d.evidence.experiment).toMatchObject({ stageIndex: 1, stageId: 'controlled', winner: 'choice', control: 'advanced' });
+    const satisfaction = d.evidence.experiment!.metrics.find((m) => m.metric === 'satisfaction-score')!;
+    expect(satisfaction.groups.map((g) => g.verdict)).toEqual(['inconclusive', 'better', 'inconclusive']);
+    expect(d.reason).toMatch(/Experiment of "Controlled Expansion": "choice" wins: better than "advanced" on satisfaction-score and worse on none\. "General Availability" serves "choice", the winner of the experiment of "Controlled Expansion"\.$/);
+  });
+
+  it('has no winner when the better group is also worse elsewhere, and waits for a person, who may choose with an advance request', () => {
+    const o = obs({ ...sameErrors, choice: 1.5 }, { advanced: 4, simplified: 4, choice: 4.3, automatic: 4.02 });
+    const waiting = guardedDecide(AB, ready(AB, 1, T0), o, now);
+    expect(waiting).toMatchObject({ kind: 'await_approval', waitingFor: [{ kind: 'variation', stageId: 'controlled', choices: GROUPS }] });
+    expect(waiting.reason).toMatch(/but the experiment of "Controlled Expansion" has no winner: "choice" is better on satisfaction-score but worse on error-rate\. A person chooses what it serves: one of "advanced", "simplified", "choice" and "automatic"/);
+    expect(waiting.evidence.experiment?.winner).toBeUndefined();
+    const asked = ready(AB, 1, T0, { advanceRequest: { by: 'usr_1', name: 'Ann Approver', role: 'approver', at: now - 1, variation: 'simplified' } });
+    const chosen = guardedDecide(AB, asked, o, now);
+    expect(chosen).toMatchObject({ kind: 'advance', variation: 'simplified' });
+    expect(chosen.reason).toMatch(/"General Availability" serves "simplified", chosen by Ann Approver\.$/);
+    // The final analysis is kept with who chose, and General Availability serves the choice.
+    const experiments = recordExperiments(AB, asked, { kind: 'advance', outcome: chosen.evidence.experiment!, toStage: 2, variation: 'simplified' }, now)!;
+    expect(experiments).toHaveLength(1);
+    expect(experiments[0]).toMatchObject({ stageId: 'controlled', endedAt: now, endedBy: 'advance', chosen: 'simplified', chosenBy: 'Ann Approver' });
+    expect(stageVariation(AB, { experiments }, 2, 'automatic')).toBe('simplified');
+    expect(stageVariation(AB, { experiments }, 0, 'automatic')).toBe('automatic');
+    expect(stageVariation(AB, {}, 2, 'automatic')).toBe('automatic');
+  });
+
+  it('the control group wins when every other group is worse; an SRM mismatch leaves no winner', () => {
+    const r = analyzeExperiment(experiment, ['error-rate'], obs({ advanced: 0.5, simplified: 1.5, choice: 1.5, automatic: 1.5 }, {}));
+    expect(experimentWinner(r)).toMatchObject({ winner: 'advanced', verdict: expect.stringMatching(/^"advanced" \(the control group\) wins/) });
+    const skewed = analyzeExperiment(experiment, ['error-rate'], { ...obs(sameErrors, {}), assignments: { treatment: 10_000, control: 30_000, variants: { advanced: 3_000, simplified: 2_333, choice: 2_333, automatic: 2_334 } } });
+    expect(experimentWinner(skewed)).toEqual({ verdict: expect.stringMatching(/^no winner: the groups' sizes do not match their weights/) });
+  });
+
+  it('a rollback trigger (seed 002: disable the flag) on the experiment stage keeps its final analysis too', () => {
+    const o = obs({ ...sameErrors, simplified: 9 }, {});
+    const d = guardedDecide(AB, ready(AB, 1, T0), { ...o, metrics: { ...o.metrics, 'error-rate': { ...o.metrics['error-rate'], treatment: { value: 3, samples: 100_000 } } } }, now);
+    expect(d.kind).toBe('disable');
+    expect(d.evidence.experiment?.metrics.find((m) => m.metric === 'error-rate')?.groups[0]?.verdict).toBe('worse');
+  });
+
+  it('validation: serve names a variation or an earlier experiment stage, not both', () => {
+    const base = { ...AB, stages: AB.stages.map((s) => ({ ...s })) };
+    const withServe = (serve: unknown, at = 2) => ({ ...base, stages: base.stages.map((s, i) => (i === at ? { ...s, serve } : s)) });
+    expect(validatePlan(AB)).toEqual([]);
+    expect(validatePlan(withServe({ variation: 'advanced' }))).toEqual([]);
+    expect(validatePlan(withServe({ experimentWinner: 'beta' }))).toEqual([{ path: 'stages[2].serve.experimentWinner', message: 'stage "beta" runs no experiment' }]);
+    expect(validatePlan(withServe({ experimentWinner: 'controlled' }, 1))[0]?.message).toMatch(/no earlier stage has id "controlled"/);
+    expect(validatePlan(withServe({ variation: 'a', experimentWinner: 'controlled' }))[0]).toMatchObject({ path: 'stages[2].serve' });
   });
 });

@@ -198,3 +198,56 @@ function signed(n: number, d: MetricDefinition | undefined, percent: boolean): s
   const s = percent ? `${formatNumber(Math.round(n * 1000) / 1000)} points` : formatValue(n, d);
   return n > 0 ? `+${s}` : s;
 }
+
+/** An experiment stage's analysis at one decision, with the group that won, if one did. */
+export interface ExperimentOutcome extends ExperimentResult {
+  stageIndex: number;
+  stageId: string;
+  stageName: string;
+  /** The winning group's variation; absent when the analysis has no winner. */
+  winner?: string;
+  /** Why that group won, or why none did, with the numbers, for people. */
+  verdict: string;
+}
+
+/**
+ * The winner of an analysed experiment: the one group better than the
+ * control group on some metric and worse on none (the most metrics better
+ * when several are); the control group when every other group is worse on
+ * some metric and better on none; nobody when the groups' sizes do not
+ * match their weights, or the comparisons leave it open.
+ *
+ * @example
+ * experimentWinner(analyzeExperiment(stage.experiment, ['error-rate'], observations)).winner; // 'choice'
+ */
+export function experimentWinner(result: ExperimentResult): { winner?: string; verdict: string } {
+  if (result.srm?.mismatch === true) {
+    return { verdict: `no winner: the groups' sizes do not match their weights (SRM always-valid p = ${formatNumber(result.srm.pValue)}), so the comparisons cannot be trusted` };
+  }
+  const others = result.groups.filter((g) => g.variation !== result.control);
+  const tally = others.map((g) => {
+    const better: string[] = [];
+    const worse: string[] = [];
+    for (const m of result.metrics) {
+      const v = m.groups.find((x) => x.variation === g.variation)?.verdict;
+      if (v === 'better') better.push(m.metric);
+      if (v === 'worse') worse.push(m.metric);
+    }
+    return { variation: g.variation, better, worse };
+  });
+  const control = JSON.stringify(result.control);
+  const candidates = tally.filter((t) => t.better.length > 0 && t.worse.length === 0).sort((a, b) => b.better.length - a.better.length);
+  const [first, second] = candidates;
+  if (first !== undefined && (second === undefined || second.better.length < first.better.length)) {
+    return { winner: first.variation, verdict: `${JSON.stringify(first.variation)} wins: better than ${control} on ${first.better.join(', ')} and worse on none` };
+  }
+  if (first !== undefined && second !== undefined) {
+    const tied = candidates.filter((c) => c.better.length === first.better.length).map((c) => JSON.stringify(c.variation));
+    return { verdict: `no winner: ${tied.join(' and ')} are each better than ${control} on ${first.better.length} metric${first.better.length === 1 ? '' : 's'} and worse on none` };
+  }
+  if (tally.length > 0 && tally.every((t) => t.worse.length > 0 && t.better.length === 0)) {
+    return { winner: result.control, verdict: `${control} (the control group) wins: every other group is worse on some metric (${tally.map((t) => `${JSON.stringify(t.variation)} on ${t.worse.join(', ')}`).join('; ')}) and better on none` };
+  }
+  const mixed = tally.filter((t) => t.better.length > 0 && t.worse.length > 0).map((t) => `${JSON.stringify(t.variation)} is better on ${t.better.join(', ')} but worse on ${t.worse.join(', ')}`);
+  return { verdict: `no winner: ${mixed.length > 0 ? mixed.join('; ') : `no group is shown better than ${control} on any metric`}` };
+}

@@ -62,6 +62,14 @@ export interface SequentialGateAssessorOptions {
   successCriteria?: 'demonstrate' | 'guardrail';
 }
 
+/**
+ * Samples per cohort a comparative gate waits for before a sequential verdict
+ * (the default burn-in): below it the normal approximations behind the tests
+ * are loose for rare events (a 1% error rate is 5 events in 500), so a lower
+ * `minSamples` does not lower it; a higher one raises it.
+ */
+export const SEQUENTIAL_BURN_IN = 500;
+
 type Family = 'proportion' | 'mean' | 'quantile';
 
 /** The tests behind one gate: `up` shows the compared quantity is above the threshold, `down` below. */
@@ -148,7 +156,7 @@ function comparisonsFor(gate: Gate, plan: Plan | undefined, byGate: Map<Gate, nu
  */
 export function sequentialGateAssessor(options: SequentialGateAssessorOptions = {}): GateAssessor {
   const alpha = finite(options.alpha) && options.alpha > 0 && options.alpha < 1 ? options.alpha : 0.05;
-  const burnIn = finite(options.burnIn) && options.burnIn >= 1 ? options.burnIn : 500;
+  const burnIn = finite(options.burnIn) && options.burnIn >= 1 ? options.burnIn : SEQUENTIAL_BURN_IN;
   const fallback = options.fallback ?? assessGate;
   const quantileLevel = options.quantileLevel ?? defaultQuantileLevel;
   const byGate = comparisonsByGate(options.plan);

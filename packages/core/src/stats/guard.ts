@@ -7,6 +7,7 @@ import { decide } from '../rollouts/decide.js';
 import type { Cohort, DataEvidence, Decision, MetricDefinition, MetricObservation, Observations, Plan, RolloutState } from '../rollouts/types.js';
 import { sequentialGateAssessor, type SequentialGateAssessorOptions } from './gate-assessor.js';
 import { groupSrm } from './experiment.js';
+import { withExperimentOutcome } from './experiment-decision.js';
 import { percent, preferSrmHold, srmCheck, srmHold, type SrmHold, type SrmOptions } from './srm.js';
 
 /** Options of {@link guardedDecide}. */
@@ -80,6 +81,11 @@ export function expectedTreatmentShare(plan: Plan, state: RolloutState): number 
  * guardedDecide(plan, state, { metrics, assignments: { treatment: 1200, control: 8800 } }, now).kind; // 'hold' when the split is 10/90
  */
 export function guardedDecide(plan: Plan, state: RolloutState, given: Observations, now: number, options: GuardOptions = {}): Decision {
+  // A decision that ends an experiment stage carries its final analysis; one entering a stage that serves its winner, the winner.
+  return withExperimentOutcome(plan, state, given, guardedDecision(plan, state, given, now, options), options.catalog === undefined ? {} : { catalog: options.catalog });
+}
+
+function guardedDecision(plan: Plan, state: RolloutState, given: Observations, now: number, options: GuardOptions): Decision {
   const stale = options.staleAfterMs;
   const observations = typeof stale === 'number' && Number.isFinite(stale) && stale > 0 ? withoutStaleData(given, now, stale) : given;
   const assessGate = sequentialGateAssessor({ ...options.sequential, plan });

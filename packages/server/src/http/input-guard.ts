@@ -73,11 +73,14 @@ export function checkInputValue(value: unknown, where: Where, maxDepth = MAX_JSO
  * Parses a JSON body as `JSON.parse` does (a `__proto__` key stays an own
  * property and changes no prototype, so a strict schema refuses it as an
  * unknown field where it appears: one metric item, not the whole batch) and
- * checks it.
+ * checks it. An empty body (what many HTTP clients send with
+ * `Content-Type: application/json` on a POST without data) reads as no body:
+ * routes whose fields are all optional accept it (see `bodyOrEmpty`), the
+ * others answer 400 VALIDATION_FAILED naming the fields they need.
  */
 export function parseJsonBody(text: string): unknown {
   const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  if (source.trim() === '') throw new ApiError('INVALID_JSON', 'The body is empty but Content-Type is application/json: send a JSON body');
+  if (source.trim() === '') return undefined;
   let value: unknown;
   try {
     value = JSON.parse(source);

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { errorBodySchema, ERROR_CODES } from '@rollgate/contract';
 import { authorize, type Access, type Principal } from './auth.js';
 import { parseInput } from './errors.js';
+import { bodyOrEmpty } from './json-body.js';
 import type { WriteMeta } from '../features/audit/audit-store.js';
 
 /** One documented route: what it takes, who may call it, what it returns. */
@@ -86,7 +87,7 @@ export function defineRoute<P extends z.ZodType = z.ZodUnknown, Q extends z.ZodT
       const principal = authorize(request.principal, spec.access, spec.url.includes(':projectKey') ? String(rawKey) : undefined);
       const params = spec.params ? parseInput(spec.params, request.params, 'params') : (request.params as z.infer<P>);
       const query = spec.query ? parseInput(spec.query, request.query, 'query') : (request.query as z.infer<Q>);
-      const body = spec.body ? parseInput(spec.body, request.body, 'body') : (undefined as z.infer<B>);
+      const body = spec.body ? parseInput(spec.body, bodyOrEmpty(spec.body, request.body), 'body') : (undefined as z.infer<B>);
       reply.code(spec.response.status);
       const result = await handler({ params, query, body, principal, meta: metaOf(request), request, reply });
       // A hijacked reply (a stream) has been answered by its handler already.

@@ -171,6 +171,23 @@ describe.each(testBackends())('plans (%s)', (backend) => {
     expect(page2.body.items.map((p: { key: string }) => p.key)).toEqual(['seed-000-gradual-production-rollout', 'seed-001-staged-rollout']);
   });
 
+  it('saves a plan that completes below 100% or under-states a comparative gate\'s samples, with warnings saying what will happen; refuses durations over 365 days', async () => {
+    const relative = { id: 'slower', metric: 'response-time-p95', role: 'rollback', condition: { type: 'relative', op: '>', value: 50 } };
+    const canaryOnly = { source: 'test', stages: [{ ...V1.stages[0], minSamples: 100, gates: [relative] }] };
+    const res = await t.request('POST', `${P}/plans`, { key: 'canary-only', name: 'Canary only', definition: canaryOnly }, editor.token);
+    expect(res.status).toBe(201);
+    expect(res.body.warnings.map((w: { path: string }) => w.path)).toEqual(['definition.stages[0].audience.percentage', 'definition.stages[0].gates[0].minSamples']);
+    expect(res.body.warnings[0].message).toMatch(/^the last stage serves 5%: completing the rollout leaves the flag serving 5%, not everyone/);
+    expect(res.body.warnings[1].message).toMatch(/waits for 500 samples per cohort .* minSamples 100 \(the stage's\) is lower, so this gate first decides at 500/);
+    expect((await t.request('GET', `${P}/plans/canary-only`, undefined, viewer.token)).body.warnings).toEqual(res.body.warnings);
+    expect((await t.request('GET', `${P}/plans/canary-only`)).body.warnings).toHaveLength(2);
+    const before = await counts(t);
+    const forever = await t.request('POST', `${P}/plans`, { key: 'forever', name: 'Forever', definition: withStage({ minDuration: 1e308 }) }, editor.token);
+    expect(forever.status).toBe(400);
+    expect(forever.body.details.issues).toEqual([{ path: 'definition.stages[0].minDuration', message: 'must be at most 365 days (31536000000 ms); got 1e+308 ms' }]);
+    expect(await counts(t)).toEqual(before);
+  });
+
   it('refuses every kind of invalid definition with a 400 naming the path, and writes nothing', async () => {
     const before = await counts(t);
     const listBefore = await t.request('GET', `${P}/plans?limit=500`);

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { z } from 'zod';
 import type { PlanDefinition, planSchema, planSummarySchema, planTemplateSchema, planVersionSchema } from '@rollgate/contract';
-import { PLAN_TEMPLATES, segmentsUsedBy, validatePlan, type Plan, type PlanValidationContext } from '@rollgate/core';
+import { PLAN_TEMPLATES, planWarnings, segmentsUsedBy, validatePlan, type Plan, type PlanValidationContext } from '@rollgate/core';
 import type { Database, Sql } from '../../db/database.js';
 import { ApiError, notFound, versionConflict } from '../../http/errors.js';
 import { newId } from '../../internal/ids.js';
@@ -41,7 +41,11 @@ const summaryOf = (p: StoredPlan): PlanSummaryView => ({
   updatedAt: p.updatedAt,
 });
 
-const viewOf = (p: StoredPlan): PlanView => ({ ...summaryOf(p), definition: definitionOf(p.content) });
+const viewOf = (p: StoredPlan): PlanView => ({
+  ...summaryOf(p),
+  definition: definitionOf(p.content),
+  warnings: planWarnings(p.content as unknown as Plan).map((w) => ({ path: apiPath(w.path), message: w.message })),
+});
 
 const versionViewOf = (p: StoredPlan, v: StoredPlanVersion): PlanVersionView => ({
   projectKey: p.projectKey,

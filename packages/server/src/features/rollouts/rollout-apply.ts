@@ -5,7 +5,7 @@
  * the controller (decisions) and the service (people's actions), so both
  * write the same things in the same way.
  */
-import type { Plan, RolloutState, RolloutStatus } from '@rollgate/core';
+import { stageVariation, type Plan, type RolloutState, type RolloutStatus } from '@rollgate/core';
 import type { Sql } from '../../db/database.js';
 import { ApiError } from '../../http/errors.js';
 import { newId } from '../../internal/ids.js';
@@ -87,7 +87,7 @@ export async function applyTransition(tx: Sql, rollout: RolloutRecord, plan: Pla
   const version = await updateRollout(tx, rollout.id, rollout.version, t.status, t.state, now);
   if (version === undefined) return false;
   if (t.flag !== undefined) {
-    const switchedOn = await writeFlag(tx, rollout, plan, t.flag, meta);
+    const switchedOn = await writeFlag(tx, rollout, plan, t.state, t.flag, meta);
     if (switchedOn.length > 0) t.decision = { ...t.decision, switchedOn };
   }
   const fromStage = rollout.status === 'draft' ? null : rollout.state.stageIndex;
@@ -103,6 +103,7 @@ export async function applyTransition(tx: Sql, rollout: RolloutRecord, plan: Pla
       kind: t.kind,
       actorKind: meta.actor.kind,
       actorId: meta.actor.id,
+      actorName: meta.actor.name,
       reason: t.reason,
       fromStage,
       toStage,
@@ -144,8 +145,12 @@ async function switchedOnBy(tx: Sql, rolloutId: string): Promise<Set<string>> {
   return new Set(rows.flatMap((r) => (Array.isArray(r.keys) ? r.keys : [])));
 }
 
-/** Rewrites the flag's configuration in every environment the change touches; returns the environments where it turned the flag on. */
-async function writeFlag(tx: Sql, rollout: RolloutRecord, plan: Plan, change: FlagChange, meta: WriteMeta): Promise<string[]> {
+/**
+ * Rewrites the flag's configuration in every environment the change touches;
+ * `state` (the rollout's, after the change) says what each stage serves.
+ * Returns the environments where it turned the flag on.
+ */
+async function writeFlag(tx: Sql, rollout: RolloutRecord, plan: Plan, state: RolloutState, change: FlagChange, meta: WriteMeta): Promise<string[]> {
   const switchedOn: string[] = [];
   const released = change.mode === 'release' ? await switchedOnBy(tx, rollout.id) : new Set<string>();
   await lockEnvironments(tx, rollout.projectId);
@@ -175,7 +180,7 @@ async function writeFlag(tx: Sql, rollout: RolloutRecord, plan: Plan, change: Fl
       for (let i = 0; i <= change.stageIndex; i++) if (stageEnvironment(plan, rollout, i) === key) j = i;
       const stage = plan.stages[j];
       if (stage !== undefined) {
-        next = withOwnedRules(fe.config, rollout.id, rollout.variation, stage.audience, stage.experiment);
+        next = withOwnedRules(fe.config, rollout.id, stageVariation(plan, state, j, rollout.variation), stage.audience, stage.experiment);
         if (change.enable && key === currentKey && fe.config.enabled !== true) {
           next = { ...next, enabled: true };
           switchedOn.push(key);

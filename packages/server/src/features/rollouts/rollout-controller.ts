@@ -10,7 +10,7 @@
  * (a person acted, another replica applied) is dropped; one that failed
  * half-way rolled back and is made again on the next tick.
  */
-import { guardedDecide, type Decision, type GuardOptions, type MetricDefinition, type Observations, type Plan, type RolloutState } from '@rollgate/core';
+import { guardedDecide, recordExperiments, type Decision, type GuardOptions, type MetricDefinition, type Observations, type Plan, type RolloutState } from '@rollgate/core';
 import type { Database } from '../../db/database.js';
 import { LOCKS } from '../../db/database.js';
 import type { Logger } from '../../internal/logger.js';
@@ -39,10 +39,11 @@ export interface TickResult {
  * keeps them), so that none made in the same millisecond counts for the new stage.
  */
 export function enterStage(s: RolloutState, status: RolloutState['status'], stageIndex: number, now: number): RolloutState {
-  const state: RolloutState = { ...s, status, stageIndex, stageStartedAt: now, lastDecisionAt: now, checklist: [], approvals: [], escalations: [] };
+  const state: RolloutState = { ...s, status, stageIndex, stageStartedAt: now, lastDecisionAt: now, checklist: [], approvals: [], escalations: [], monitored: [] };
   delete state.advanceRequest;
   delete state.resumedAt;
   delete state.heldBy;
+  delete state.heldByName;
   delete state.heldAt;
   delete state.heldReason;
   return state;
@@ -51,10 +52,32 @@ export function enterStage(s: RolloutState, status: RolloutState['status'], stag
 /**
  * The transition a decision asks for, or undefined when it changes nothing
  * (`none`, a hold that waits for data or samples, an await that is already
- * recorded).
+ * recorded). A rollback-matrix band that enters "monitor" is recorded in the
+ * decision log once per stage and matrix (kind `monitor`), with the band,
+ * value and thresholds in its reason.
  */
 export function transitionFor(rollout: RolloutRecord, plan: Plan, decision: Decision, now: number): Transition | undefined {
+  const t = decisionTransition(rollout, plan, decision, now);
   const s = rollout.state;
+  const known = (s.monitored ?? []).filter((m) => m.at >= s.stageStartedAt);
+  const entering = decision.evidence.matrices.filter((m) => m.action === 'monitor' && !known.some((k) => k.matrixId === m.matrixId));
+  if (entering.length === 0) return t;
+  const monitored = [...known, ...entering.map((m) => ({ matrixId: m.matrixId, at: now }))];
+  if (t === undefined) {
+    return { kind: 'monitor', reason: decision.reason, status: rollout.status, state: { ...s, monitored, lastDecisionAt: now }, decision: { ...decision } as unknown as Record<string, unknown> };
+  }
+  // A transition that stays in the stage carries the record with it; one that leaves starts the next stage afresh.
+  return t.state.stageIndex === s.stageIndex && t.state.stageStartedAt === s.stageStartedAt ? { ...t, state: { ...t.state, monitored } } : t;
+}
+
+function decisionTransition(rollout: RolloutRecord, plan: Plan, decision: Decision, now: number): Transition | undefined {
+  // A decision that ends an experiment stage keeps its final analysis with the rollout.
+  const experiments = recordExperiments(plan, rollout.state, {
+    kind: decision.kind,
+    ...(decision.evidence.experiment !== undefined ? { outcome: decision.evidence.experiment } : {}),
+    ...(decision.kind === 'advance' ? { toStage: decision.toStage, ...(decision.variation !== undefined ? { variation: decision.variation } : {}) } : {}),
+  }, now);
+  const s: RolloutState = experiments === undefined ? rollout.state : { ...rollout.state, experiments };
   const record = { ...decision } as unknown as Record<string, unknown>;
   const base = { kind: decision.kind, reason: decision.reason, decision: record };
   switch (decision.kind) {
@@ -84,7 +107,7 @@ export function transitionFor(rollout: RolloutRecord, plan: Plan, decision: Deci
       return { ...base, status: 'awaiting_approval', state: { ...s, status: 'awaiting_approval', lastDecisionAt: now } };
     case 'hold':
       if (!decision.requiresPerson || rollout.status === 'held') return undefined;
-      return { ...base, status: 'held', state: { ...s, status: 'held', heldBy: CONTROLLER_META.actor.id, heldAt: now, heldReason: decision.reason, lastDecisionAt: now } };
+      return { ...base, status: 'held', state: { ...s, status: 'held', heldBy: CONTROLLER_META.actor.id, heldByName: CONTROLLER_META.actor.name, heldAt: now, heldReason: decision.reason, lastDecisionAt: now } };
     case 'none':
       return undefined;
   }

@@ -9,7 +9,7 @@
  */
 import type { z } from 'zod';
 import type { RolloutExperiment, rolloutDecisionSchema, rolloutRollbackSchema, rolloutStatusSummarySchema, stagedRolloutDetailSchema, stagedRolloutSchema } from '@rollgate/contract';
-import { analyzeExperiment, metricsReadBy, rolloutStatus, validatePlan, type ApproverRole, type Plan, type RolloutState, type RolloutStatus } from '@rollgate/core';
+import { experimentOutcome, recordExperiments, rolloutStatus, validatePlan, type AdvanceRequest, type ApproverRole, type ExperimentOutcome, type Plan, type RolloutState, type RolloutStatus } from '@rollgate/core';
 import type { Database, Sql } from '../../db/database.js';
 import type { Principal } from '../../http/auth.js';
 import { ApiError, notFound } from '../../http/errors.js';
@@ -54,7 +54,7 @@ const toDecisionView = (d: DecisionRecord): DecisionView => ({
   seq: d.seq,
   at: d.at,
   kind: d.kind,
-  actor: { kind: d.actorKind, id: d.actorId },
+  actor: { kind: d.actorKind, id: d.actorId, ...(d.actorName === null ? {} : { name: d.actorName }) },
   reason: d.reason,
   fromVersion: d.fromVersion,
   fromStage: d.fromStage,
@@ -66,7 +66,7 @@ const toDecisionView = (d: DecisionRecord): DecisionView => ({
 
 interface EvidenceLike {
   gates?: { gateId: string; metric: string; verdict: string; role: string; condition: { type: string; op: string; value: number }; treatment?: { value: number }; control?: { value: number }; summary: string }[];
-  matrices?: { matrixId: string; metric: string; action: string; treatment?: { value: number }; band?: { below?: number; label?: string }; summary: string }[];
+  matrices?: { matrixId: string; metric: string; action: string; treatment?: { value: number }; band?: { below?: number; label?: string }; range?: { from?: number; below?: number }; summary: string }[];
 }
 
 /** A rollback record with the metric values and thresholds that triggered it. */
@@ -87,7 +87,7 @@ function toRollbackView(d: DecisionRecord): RollbackView {
   }
   for (const m of evidence.matrices ?? []) {
     if (m.action !== 'rollback' && m.action !== 'disable') continue;
-    metrics.push({ source: m.matrixId, metric: m.metric, treatment: m.treatment?.value ?? null, control: null, threshold: `band ${m.band?.label ?? m.action}`, summary: m.summary });
+    metrics.push({ source: m.matrixId, metric: m.metric, treatment: m.treatment?.value ?? null, control: null, threshold: `band ${m.band?.label ?? m.action}${m.range?.from !== undefined ? ` >= ${m.range.from}` : ''}${m.range?.below !== undefined ? ` < ${m.range.below}` : ''}`, summary: m.summary });
   }
   return {
     id: d.id,
@@ -99,7 +99,7 @@ function toRollbackView(d: DecisionRecord): RollbackView {
     toPercentage: d.toPercentage,
     trigger,
     reason: d.reason,
-    actor: { kind: d.actorKind, id: d.actorId },
+    actor: { kind: d.actorKind, id: d.actorId, ...(d.actorName === null ? {} : { name: d.actorName }) },
     metrics,
   };
 }
@@ -171,6 +171,13 @@ export class RolloutService {
       }
       // An experiment's groups are variations of the flag; none may be its off variation, which the unexposed get.
       for (const [i, stage] of pv.plan.stages.entries()) {
+        const served = stage.serve?.variation;
+        if (served !== undefined && !flag.variations.some((v) => v.key === served)) {
+          const problem = `flag ${flag.key} has no variation ${JSON.stringify(served)} (it has ${list(flag.variations.map((v) => v.key))})`;
+          throw new ApiError('INVALID_CONFIGURATION', `Plan ${input.planKey} version ${pv.version} cannot run on flag ${flag.key}: stages[${i}].serve.variation: ${problem}`, {
+            issues: [{ path: `stages[${i}].serve.variation`, message: problem }],
+          });
+        }
         for (const [j, group] of (stage.experiment?.groups ?? []).entries()) {
           const problem = !flag.variations.some((v) => v.key === group.variation)
             ? `flag ${flag.key} has no variation ${JSON.stringify(group.variation)} (it has ${list(flag.variations.map((v) => v.key))})`
@@ -208,6 +215,7 @@ export class RolloutService {
         stageIndex: 0,
         stageStartedAt: ms,
         startedBy: user.userId,
+        startedByName: user.name,
         planVersion: pv.version,
         checklist: input.preStartChecklist.map((itemId) => ({ itemId, by: user.userId, at: ms })),
       };
@@ -261,23 +269,86 @@ export class RolloutService {
     return this.rollout(this.db, projectKey, id);
   }
 
+  /** The current stage's experiment analysed now, on the observations the controller reads. */
+  private async outcomeOf(r: RolloutRecord, plan: Plan, now: number): Promise<ExperimentOutcome | undefined> {
+    if (plan.stages[r.state.stageIndex]?.experiment === undefined || r.status === 'draft') return undefined;
+    const catalog = await this.controller.catalogOf(r.projectId);
+    return experimentOutcome(plan, r.state, await this.controller.observe(r, plan, now), catalog === undefined ? {} : { catalog });
+  }
+
+  /**
+   * The rollout as it is now, read outside any transaction, with its plan:
+   * observations (and the source behind them) are read before an action's
+   * transaction opens, never inside it. An action that relies on the read
+   * refuses to go on when the rollout changed meanwhile.
+   */
+  private async preview(projectKey: string, id: string): Promise<{ r: RolloutRecord; plan: Plan }> {
+    const r = await this.rollout(this.db, projectKey, id);
+    return { r, plan: await this.plan(this.db, r) };
+  }
+
+  /**
+   * `action` (a person's rollback, disable or abort), keeping the final
+   * analysis of the experiment of the stage it ends, analysed before the
+   * action's transaction.
+   */
+  private async endingStage(projectKey: string, id: string, action: Action): Promise<Action> {
+    const { r: before, plan: planBefore } = await this.preview(projectKey, id);
+    const outcome = await this.outcomeOf(before, planBefore, this.clock().getTime());
+    return async (r, plan, now, tx) => {
+      const t = await action(r, plan, now, tx);
+      if (outcome === undefined) return t;
+      if (r.version !== before.version) throw new ApiError('VERSION_CONFLICT', `Rollout ${id} changed meanwhile; try again`, { currentVersion: r.version });
+      const experiments = recordExperiments(plan, t.state, { kind: t.kind, outcome }, now);
+      return experiments === undefined ? t : { ...t, state: { ...t.state, experiments } };
+    };
+  }
+
   private async actAndEvaluate(meta: WriteMeta, projectKey: string, id: string, allowed: readonly RolloutStatus[], what: string, action: Action): Promise<RolloutView> {
     await this.act(meta, projectKey, id, allowed, what, action);
     await this.controller.evaluate(id, meta.requestId);
     return toRolloutView(await this.rollout(this.db, projectKey, id));
   }
 
-  advance(meta: WriteMeta, user: User, projectKey: string, id: string, input: { force: boolean; comment?: string }): Promise<RolloutView> {
+  advance(meta: WriteMeta, user: User, projectKey: string, id: string, input: { force: boolean; comment?: string; variation?: string }): Promise<RolloutView> {
     if (input.force && user.role !== 'admin') {
       throw new ApiError('FORBIDDEN', `Forcing an advance needs the admin role; your role is ${user.role}. Without force, advance skips only the remaining wait.`, { required: 'admin', role: user.role });
     }
-    return this.actAndEvaluate(meta, projectKey, id, ['running', 'awaiting_approval'], 'advance', (r, _plan, now) => ({
-      kind: input.force ? 'force_advance_request' : 'advance_request',
-      reason: `${user.name} asked to advance${input.force ? ' (forced: wait, criteria, checklist and approvals are overridden)' : ' (skipping the remaining wait)'}${input.comment ? `: ${input.comment}` : ''}`,
-      status: r.status,
-      state: { ...r.state, advanceRequest: { by: user.userId, role: user.role as ApproverRole, at: now, ...(input.force ? { force: true } : {}) } },
-      decision: { action: 'advance', force: input.force, comment: input.comment ?? null },
+    const request = (now: number): AdvanceRequest => ({
+      by: user.userId,
+      name: user.name,
+      role: user.role as ApproverRole,
+      at: now,
+      ...(input.force ? { force: true } : {}),
+      ...(input.variation !== undefined ? { variation: input.variation } : {}),
+    });
+    // Force never skips missing data, too few samples or rollback triggers: refuse it then (decided on what the controller reads now), and record nothing.
+    const checked = input.force ? this.forcible(projectKey, id, request) : Promise.resolve(undefined);
+    return checked.then((version) => this.actAndEvaluate(meta, projectKey, id, ['running', 'awaiting_approval'], 'advance', (r, plan, now) => {
+      if (input.variation !== undefined) assertChoosable(plan, r.state.stageIndex, input.variation);
+      if (version !== undefined && r.version !== version) throw new ApiError('VERSION_CONFLICT', `Rollout ${id} changed meanwhile; try again`, { currentVersion: r.version });
+      const state: RolloutState = { ...r.state, advanceRequest: request(now) };
+      return {
+        kind: input.force ? 'force_advance_request' : 'advance_request',
+        reason: `${user.name} asked to advance${input.force ? ' (forced: wait, criteria, checklist and approvals are overridden)' : ' (skipping the remaining wait)'}${input.comment ? `: ${input.comment}` : ''}`,
+        status: r.status,
+        state,
+        decision: { action: 'advance', force: input.force, comment: input.comment ?? null, ...(input.variation !== undefined ? { variation: input.variation } : {}) },
+      };
     }));
+  }
+
+  /** The rollout's version when a forced advance would advance it now; a 409 with the controller's reason when it would not. */
+  private async forcible(projectKey: string, id: string, request: (now: number) => AdvanceRequest): Promise<number> {
+    const { r, plan } = await this.preview(projectKey, id);
+    const now = this.clock().getTime();
+    if (r.status !== 'running' && r.status !== 'awaiting_approval') return r.version; // the action refuses it with the state
+    const state: RolloutState = { ...r.state, advanceRequest: request(now) };
+    const decision = this.controller.decide(plan, state, await this.controller.observe(r, plan, now), now, await this.controller.catalogOf(r.projectId));
+    if (decision.kind !== 'advance' && decision.kind !== 'complete') {
+      throw new ApiError('INVALID_STATE', `Rollout ${id} cannot be forced on: ${decision.reason}`, { state: r.status, decision: decision.kind, waitingFor: decision.waitingFor });
+    }
+    return r.version;
   }
 
   async hold(meta: WriteMeta, user: User, projectKey: string, id: string, reason: string): Promise<RolloutView> {
@@ -286,7 +357,7 @@ export class RolloutService {
         kind: 'hold',
         reason: `Held by ${user.name}: ${reason}`,
         status: 'held',
-        state: { ...r.state, status: 'held', heldBy: user.userId, heldAt: now, heldReason: reason },
+        state: { ...r.state, status: 'held', heldBy: user.userId, heldByName: user.name, heldAt: now, heldReason: reason },
         decision: { action: 'hold', reason },
       })),
     );
@@ -296,6 +367,7 @@ export class RolloutService {
     return this.actAndEvaluate(meta, projectKey, id, ['held'], 'resume', (r, _plan, now) => {
       const state: RolloutState = { ...r.state, status: 'running', resumedAt: now };
       delete state.heldBy;
+      delete state.heldByName;
       delete state.heldAt;
       delete state.heldReason;
       return { kind: 'resume', reason: `Resumed by ${user.name}${comment ? `: ${comment}` : ''}`, status: 'running', state, decision: { action: 'resume', comment: comment ?? null } };
@@ -304,7 +376,7 @@ export class RolloutService {
 
   async rollback(meta: WriteMeta, user: User, projectKey: string, id: string, input: { to: 'previous' | 'zero'; reason?: string }): Promise<RolloutView> {
     return toRolloutView(
-      await this.act(meta, projectKey, id, ['running', 'held', 'awaiting_approval'], 'roll back', (r, plan, now) => {
+      await this.act(meta, projectKey, id, ['running', 'held', 'awaiting_approval'], 'roll back', await this.endingStage(projectKey, id, (r, plan, now) => {
         const why = input.reason ? `: ${input.reason}` : '';
         const previous = r.state.stageIndex - 1;
         if (input.to === 'previous' && previous >= 0) {
@@ -325,33 +397,33 @@ export class RolloutService {
           flag: { mode: 'zero' },
           decision: { action: 'rollback', to: 'zero', toStage: null, trigger: 'manual', reason: input.reason ?? null },
         };
-      }),
+      })),
     );
   }
 
   async disable(meta: WriteMeta, user: User, projectKey: string, id: string, comment?: string): Promise<RolloutView> {
     return toRolloutView(
-      await this.act(meta, projectKey, id, ['running', 'held', 'awaiting_approval'], 'disable', (r) => ({
+      await this.act(meta, projectKey, id, ['running', 'held', 'awaiting_approval'], 'disable', await this.endingStage(projectKey, id, (r) => ({
         kind: 'disable',
         reason: `Flag disabled (kill switch) by ${user.name}${comment ? `: ${comment}` : ''}`,
         status: 'rolled_back',
         state: { ...r.state, status: 'rolled_back' },
         flag: { mode: 'disable' },
         decision: { action: 'disable', trigger: 'manual', comment: comment ?? null },
-      })),
+      }))),
     );
   }
 
   async abort(meta: WriteMeta, user: User, projectKey: string, id: string, comment?: string): Promise<RolloutView> {
     return toRolloutView(
-      await this.act(meta, projectKey, id, ACTIVE_STATUSES, 'abort', (r) => ({
+      await this.act(meta, projectKey, id, ACTIVE_STATUSES, 'abort', await this.endingStage(projectKey, id, (r) => ({
         kind: 'abort',
         reason: `Aborted by ${user.name}; the rollout's rules are removed, so the flag serves its own configuration again (off again where the rollout turned it on)${comment ? `: ${comment}` : ''}`,
         status: 'aborted',
         state: { ...r.state, status: 'aborted' },
         flag: { mode: 'release' },
         decision: { action: 'abort', comment: comment ?? null },
-      })),
+      }))),
     );
   }
 
@@ -403,7 +475,7 @@ export class RolloutService {
         throw new ApiError('SELF_APPROVAL', `You started rollout ${id}: another person must approve it`, { startedBy: r.state.startedBy });
       }
       const reason = `${verdict === 'approve' ? 'Approved' : 'Rejected'} by ${user.name} (${user.role})${comment ? `: ${comment}` : ''}`;
-      const state: RolloutState = { ...r.state, approvals: [...(r.state.approvals ?? []), { by: user.userId, role: user.role as ApproverRole, at: now, verdict, ...(comment ? { comment } : {}) }] };
+      const state: RolloutState = { ...r.state, approvals: [...(r.state.approvals ?? []), { by: user.userId, name: user.name, role: user.role as ApproverRole, at: now, verdict, ...(comment ? { comment } : {}) }] };
       if (r.status === 'draft' && verdict === 'approve') {
         const ticked = new Set((state.checklist ?? []).map((c) => c.itemId));
         if ((plan.preStartChecklist ?? []).every((i) => i.required === false || ticked.has(i.id))) return this.startTransition(state, now, `Started: ${reason}`);
@@ -417,7 +489,7 @@ export class RolloutService {
       const escalations = r.state.escalations ?? [];
       const pending = escalations.filter((e) => e.decision === undefined && e.raisedAt >= r.state.stageStartedAt);
       if (pending.length === 0) throw new ApiError('INVALID_STATE', `Rollout ${id} has no escalation waiting for a go/no-go`, { state: r.status });
-      const decision = { verdict, by: user.userId, at: now, ...(comment ? { comment } : {}) };
+      const decision = { verdict, by: user.userId, name: user.name, at: now, ...(comment ? { comment } : {}) };
       return {
         kind: verdict,
         reason: `${verdict === 'go' ? 'Go' : 'No-go'} from ${user.name} on ${pending.flatMap((e) => e.gateIds).join(', ')}${comment ? `: ${comment}` : ''}`,
@@ -461,29 +533,28 @@ export class RolloutService {
     return { items, nextCursor: rows.length > page.limit ? String(items[items.length - 1]?.seq) : null };
   }
 
-  /** The current stage's experiment, analysed on the observations the controller reads. */
+  /**
+   * The rollout's experiment: the current stage's, analysed live on the
+   * observations the controller reads, else the final analysis of the latest
+   * one that ended; `history` lists the final analysis of every ended stage.
+   */
   async experiment(projectKey: string, id: string): Promise<RolloutExperiment> {
     const r = await this.rollout(this.db, projectKey, id);
     const plan = await this.plan(this.db, r);
     const index = r.state.stageIndex;
     const stage = plan.stages[index];
-    const experiment = stage?.experiment;
-    if (stage === undefined || experiment === undefined) {
-      const withOne = plan.stages.findIndex((s) => s.experiment !== undefined);
-      throw new ApiError(
-        'INVALID_STATE',
-        `Rollout ${id} is at stage ${index + 1} (${JSON.stringify(stage?.name ?? '')}), which runs no experiment${withOne >= 0 ? `; its plan runs one at stage ${withOne + 1} (${JSON.stringify(plan.stages[withOne]?.name)})` : ''}`,
-        { state: r.status, stageIndex: index },
-      );
-    }
-    const observations = await this.controller.observe(r, plan, this.clock().getTime());
-    const catalog = await this.controller.catalogOf(r.projectId);
-    const { srm, ...result } = analyzeExperiment(experiment, metricsReadBy(stage), observations, catalog === undefined ? {} : { catalog });
-    const view: RolloutExperiment = { rolloutId: r.id, stageIndex: index, stageId: stage.id, stageName: stage.name, ...result };
-    if (srm !== undefined) {
-      view.srm = { mismatch: srm.mismatch, pValue: srm.pValue, observed: [...srm.observed], expected: [...srm.expected], observedShares: [...srm.observedShares], expectedShares: [...srm.expectedShares], alpha: srm.alpha };
-    }
-    return view;
+    const history = (r.state.experiments ?? []).map((e) => ({ ...toExperimentView(r.id, e), endedAt: new Date(e.endedAt).toISOString(), endedBy: e.endedBy, ...(e.chosen !== undefined ? { chosen: e.chosen } : {}), ...(e.chosenBy !== undefined ? { chosenBy: e.chosenBy } : {}) }));
+    const active = r.status === 'running' || r.status === 'held' || r.status === 'awaiting_approval';
+    const live = active ? await this.outcomeOf(r, plan, this.clock().getTime()) : undefined;
+    if (live !== undefined) return { ...toExperimentView(r.id, live), live: true, history };
+    const latest = history[history.length - 1];
+    if (latest !== undefined) return { ...latest, live: false, history };
+    const withOne = plan.stages.findIndex((s) => s.experiment !== undefined);
+    throw new ApiError(
+      'INVALID_STATE',
+      `Rollout ${id} is at stage ${index + 1} (${JSON.stringify(stage?.name ?? '')}), which runs no experiment, and none has ended yet${withOne >= 0 ? `; its plan runs one at stage ${withOne + 1} (${JSON.stringify(plan.stages[withOne]?.name)})` : ''}`,
+      { state: r.status, stageIndex: index },
+    );
   }
 
   async rollbacks(projectKey: string, id: string, page: { cursor?: string; limit: number }): Promise<{ items: RollbackView[]; nextCursor: string | null }> {
@@ -491,6 +562,34 @@ export class RolloutService {
     const rows = await listDecisions(this.db, id, { beforeSeq: cursorSeq(page.cursor), limit: page.limit + 1, kinds: ['rollback', 'disable'] });
     const items = rows.slice(0, page.limit);
     return { items: items.map(toRollbackView), nextCursor: rows.length > page.limit ? String(items[items.length - 1]?.seq) : null };
+  }
+}
+
+type ExperimentView = Omit<RolloutExperiment, 'live' | 'history'>;
+
+function toExperimentView(rolloutId: string, o: ExperimentOutcome): ExperimentView {
+  const { srm, stageIndex, stageId, stageName, ...result } = o;
+  const view: ExperimentView = { rolloutId, stageIndex, stageId, stageName, ...result };
+  if (srm !== undefined) {
+    view.srm = { mismatch: srm.mismatch, pValue: srm.pValue, observed: [...srm.observed], expected: [...srm.expected], observedShares: [...srm.observedShares], expectedShares: [...srm.expectedShares], alpha: srm.alpha };
+  }
+  return view;
+}
+
+/** Refuses (400) an advance that names a variation when the next stage does not serve an experiment's winner, or the variation is not one of its groups. */
+function assertChoosable(plan: Plan, stageIndex: number, variation: string): void {
+  const next = plan.stages[stageIndex + 1];
+  const sourceId = next?.serve?.experimentWinner;
+  const source = sourceId === undefined ? undefined : plan.stages.find((s) => s.id === sourceId);
+  const choices = (source?.experiment?.groups ?? []).map((g) => g.variation);
+  const problem =
+    source === undefined
+      ? `the next stage ${next === undefined ? '(there is none)' : JSON.stringify(next.name)} does not serve an experiment's winner, so there is no variation to choose`
+      : choices.includes(variation)
+        ? undefined
+        : `${JSON.stringify(variation)} is not one of the groups of the experiment of ${JSON.stringify(source.name)}: ${list(choices)}`;
+  if (problem !== undefined) {
+    throw new ApiError('VALIDATION_FAILED', `Invalid body: variation: ${problem}`, { where: 'body', issues: [{ path: 'variation', message: problem }] });
   }
 }
 

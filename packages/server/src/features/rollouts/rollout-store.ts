@@ -149,6 +149,8 @@ export interface DecisionRecord {
   kind: string;
   actorKind: string;
   actorId: string;
+  /** The person's (or system actor's) name; null on decisions recorded before names were kept. */
+  actorName: string | null;
   reason: string;
   fromStage: number | null;
   toStage: number | null;
@@ -166,6 +168,7 @@ interface DecisionRow {
   kind: string;
   actor_kind: string;
   actor_id: string;
+  actor_name: string | null;
   reason: string;
   from_stage: number | null;
   to_stage: number | null;
@@ -185,6 +188,7 @@ const toDecision = (r: DecisionRow): DecisionRecord => ({
   kind: r.kind,
   actorKind: r.actor_kind,
   actorId: r.actor_id,
+  actorName: r.actor_name ?? null,
   reason: r.reason,
   fromStage: r.from_stage,
   toStage: r.to_stage,
@@ -195,8 +199,8 @@ const toDecision = (r: DecisionRow): DecisionRecord => ({
 
 export async function insertDecision(sql: Sql, d: Omit<DecisionRecord, 'seq' | 'at'>, at: Date): Promise<void> {
   await sql.query(
-    `insert into rollout_decisions (id, rollout_id, from_version, at, kind, actor_kind, actor_id, reason, from_stage, to_stage, from_percentage, to_percentage, decision)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+    `insert into rollout_decisions (id, rollout_id, from_version, at, kind, actor_kind, actor_id, reason, from_stage, to_stage, from_percentage, to_percentage, decision, actor_name)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
     [
       d.id,
       d.rolloutId,
@@ -211,6 +215,7 @@ export async function insertDecision(sql: Sql, d: Omit<DecisionRecord, 'seq' | '
       d.fromPercentage,
       d.toPercentage,
       JSON.stringify(d.decision),
+      d.actorName,
     ],
   );
 }

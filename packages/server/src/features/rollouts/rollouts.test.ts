@@ -253,6 +253,17 @@ describe.each(testBackends())('staged rollouts (%s)', (backend) => {
       expect(self.body.code).toBe('SELF_APPROVAL');
       const viewer = await addUser(t, 'viewer');
       expect((await t.request('POST', `${R}/${id}/hold`, { reason: 'x' }, viewer.token)).status).toBe(403);
+      // With no data, force is refused with the reason (409), and nothing is recorded.
+      fake.silent = true;
+      const before = await decisionsOf(id);
+      const refused = await t.request('POST', `${R}/${id}/advance`, { force: true });
+      expect(refused.status).toBe(409);
+      expect(refused.body).toMatchObject({ code: 'INVALID_STATE', details: { state: 'running', decision: 'hold' } });
+      expect(refused.body.details.waitingFor[0]).toEqual({ kind: 'data', metric: 'error-rate', cohort: 'treatment' });
+      expect(refused.body.message).toMatch(/cannot be forced on: Holding: no data for error-rate, .* no data is not healthy\./);
+      expect(await decisionsOf(id)).toEqual(before);
+      expect((await get(id)).state.advanceRequest).toBeUndefined();
+      fake.silent = false;
       const forced = await t.request('POST', `${R}/${id}/advance`, { force: true });
       expect(forced.body.stageIndex).toBe(1);
       const kinds = (await decisionsOf(id)).map((d) => d.kind);
@@ -268,13 +279,49 @@ describe.each(testBackends())('staged rollouts (%s)', (backend) => {
     });
   });
 
+  describe('people are named by name', () => {
+    it('a rejection names the person in the status and the decision log, and the log\'s actor carries the name', async () => {
+      const { id } = await start(SEED_000_GRADUAL_PRODUCTION_ROLLOUT);
+      const waiting = await drive(id, (r) => r.status === 'awaiting_approval', 12 * HOUR, 100, false);
+      for (const item of waiting.plan.stages[0].checklist ?? []) expect((await t.request('POST', `${R}/${id}/checklist/${item.id}`, {}, editor.token)).status).toBe(200);
+      expect((await t.request('POST', `${R}/${id}/reject`, { comment: 'wait for the fix' }, approver.token)).status).toBe(200);
+      const summary = (await get(id)).statusSummary.summary;
+      expect(summary).toContain('rejected by Ann Approver ("wait for the fix")');
+      expect(summary).not.toMatch(/usr_/);
+      const [rejection] = await decisionsOf(id);
+      expect(rejection).toMatchObject({ kind: 'reject', actor: { kind: 'user', id: approver.id, name: 'Ann Approver' } });
+      expect(rejection.reason).toContain('Rejected by Ann Approver');
+      expect((await decisionsOf(id)).at(-1).actor.name).toBe('Admin');
+      expect((await t.request('POST', `${R}/${id}/hold`, { reason: 'checking' }, editor.token)).status).toBe(200);
+      expect((await get(id)).statusSummary.summary).toMatch(/^Held by Ed Editor for /);
+    });
+  });
+
+  describe('actions accept an empty body', () => {
+    it('an action without fields takes an empty body with a JSON content type, or none; one that needs fields says which', async () => {
+      const { id } = await start(SEED_000_GRADUAL_PRODUCTION_ROLLOUT);
+      const post = (action: string, payload?: string) =>
+        t.app.inject({ method: 'POST', url: `${R}/${id}/${action}`, headers: { authorization: `Bearer ${t.adminToken}`, ...(payload === undefined ? {} : { 'content-type': 'application/json' }) }, ...(payload === undefined ? {} : { payload }) });
+      const hold = await post('hold', '');
+      expect(hold.statusCode).toBe(400);
+      expect(hold.json()).toMatchObject({ code: 'VALIDATION_FAILED', details: { where: 'body' } });
+      expect((await post('hold', '{"reason": "look"}')).statusCode).toBe(200);
+      expect((await post('resume', '')).statusCode).toBe(200);
+      expect((await post('advance', '  ')).statusCode).toBe(200);
+      expect((await post('abort')).statusCode).toBe(200);
+      expect((await get(id)).status).toBe('aborted');
+    });
+  });
+
   describe('controller on simulated time', () => {
     for (const plan of PLAN_TEMPLATES) {
       it(`runs ${plan.id} to completion when healthy`, async () => {
         const { id, flagKey } = await start(plan);
+        // Seed 002's test groups: "choice" has the best satisfaction, and General Availability serves the winner.
+        if (plan === SEED_002_AB_EXPERIMENT) fake.variants.set('satisfaction-score', satisfaction(4.3));
         const done = await drive(id, (r) => r.status === 'completed');
         expect(done.statusSummary).toMatchObject({ status: 'completed', percentage: 100, phase: plan.stages.length });
-        const served = plan.stages.some((s) => s.experiment !== undefined) ? 'automatic' : 'on';
+        const served = plan === SEED_002_AB_EXPERIMENT ? 'choice' : 'on';
         expect((await configOf(flagKey)).config.rules[0].serve).toEqual({ rollout: { percentage: 100, variation: served } });
         const kinds = (await decisionsOf(id)).map((d) => d.kind).reverse();
         expect(kinds.filter((k) => k === 'advance')).toHaveLength(plan.stages.length - 1);
@@ -284,6 +331,94 @@ describe.each(testBackends())('staged rollouts (%s)', (backend) => {
         }
       });
     }
+
+    /** Satisfaction scores of seed 002's four groups, "choice" scoring `choice`. */
+    function satisfaction(choice: number) {
+      return {
+        advanced: { value: 4.0, samples: 5_000, variance: 1 },
+        simplified: { value: 4.0, samples: 5_000, variance: 1 },
+        choice: { value: choice, samples: 5_000, variance: 1 },
+        automatic: { value: 4.02, samples: 5_000, variance: 1 },
+      };
+    }
+
+    it('keeps the A/B result when its stage ends: General Availability serves the winner, the advance carries the numbers, and GET /experiment still answers', async () => {
+      const { id, flagKey } = await start(SEED_002_AB_EXPERIMENT);
+      await drive(id, (r) => r.stageIndex === 1, 12 * HOUR);
+      fake.variants.set('satisfaction-score', satisfaction(4.3));
+      fake.assignments = { treatment: 10_000, control: 30_000, variants: { advanced: 2_500, simplified: 2_480, choice: 2_520, automatic: 2_500 } };
+      const live = await t.request('GET', `${R}/${id}/experiment`);
+      expect(live.body).toMatchObject({ live: true, stageId: 'controlled', winner: 'choice', history: [] });
+      await drive(id, (r) => r.stageIndex === 2, 12 * HOUR);
+      fake.variants.clear();
+      fake.assignments = undefined;
+      expect((await configOf(flagKey)).config.rules[0].serve).toEqual({ rollout: { percentage: 100, variation: 'choice' } });
+      const advance = (await decisionsOf(id)).find((d) => d.kind === 'advance' && d.toStage === 2);
+      expect(advance.reason).toMatch(/Experiment of "Controlled Expansion": "choice" wins: better than "advanced" on satisfaction-score and worse on none\. "General Availability" serves "choice"/);
+      const numbers = advance.decision.evidence.experiment.metrics.find((m: any) => m.metric === 'satisfaction-score');
+      expect(numbers.groups.map((g: any) => [g.variation, g.verdict, g.aggregate.value])).toEqual([
+        ['simplified', 'inconclusive', 4],
+        ['choice', 'better', 4.3],
+        ['automatic', 'inconclusive', 4.02],
+      ]);
+      // The experiment stage has ended; its final analysis is kept, whatever the observations say now.
+      const past = await t.request('GET', `${R}/${id}/experiment`);
+      expect(past.status).toBe(200);
+      expect(past.body).toMatchObject({ live: false, stageIndex: 1, stageId: 'controlled', winner: 'choice', chosen: 'choice', endedBy: 'advance', srm: { mismatch: false } });
+      expect(past.body.history).toHaveLength(1);
+      expect(past.body.history[0].metrics.find((m: any) => m.metric === 'satisfaction-score').groups[1].verdict).toBe('better');
+    });
+
+    it('without a winner, waits for a person to choose what General Availability serves; the choice is validated and kept with who made it', async () => {
+      const { id, flagKey } = await start(SEED_002_AB_EXPERIMENT);
+      await drive(id, (r) => r.stageIndex === 1, 12 * HOUR);
+      const waiting = await drive(id, (r) => r.status === 'awaiting_approval', 12 * HOUR, 200, false);
+      await satisfy(id);
+      const r = await get(id);
+      expect(r).toMatchObject({ status: 'awaiting_approval', stageIndex: 1 });
+      expect(r.statusSummary.waitingFor).toEqual([{ kind: 'variation', stageId: 'controlled', choices: ['advanced', 'simplified', 'choice', 'automatic'] }]);
+      expect(r.statusSummary.summary).toMatch(/but the experiment of "Controlled Expansion" has no winner: no group is shown better than "advanced" on any metric\. A person chooses/);
+      expect(waiting.stageIndex).toBe(1);
+      const before = (await decisionsOf(id)).length;
+      const wrong = await t.request('POST', `${R}/${id}/advance`, { variation: 'off' }, approver.token);
+      expect(wrong.status).toBe(400);
+      expect(wrong.body).toMatchObject({ code: 'VALIDATION_FAILED', details: { issues: [{ path: 'variation' }] } });
+      expect(wrong.body.message).toMatch(/"off" is not one of the groups of the experiment of "Controlled Expansion": "advanced", "simplified", "choice", "automatic"/);
+      expect((await decisionsOf(id)).length).toBe(before);
+      const chosen = await t.request('POST', `${R}/${id}/advance`, { variation: 'simplified' }, approver.token);
+      expect(chosen.body).toMatchObject({ status: 'running', stageIndex: 2 });
+      expect((await configOf(flagKey)).config.rules[0].serve).toEqual({ rollout: { percentage: 100, variation: 'simplified' } });
+      const [advance] = await decisionsOf(id);
+      expect(advance.reason).toMatch(/"General Availability" serves "simplified", chosen by Ann Approver\./);
+      expect((await t.request('GET', `${R}/${id}/experiment`)).body).toMatchObject({ live: false, chosen: 'simplified', chosenBy: 'Ann Approver' });
+      // At General Availability there is nothing left to choose.
+      expect((await t.request('POST', `${R}/${id}/advance`, { variation: 'choice' }, approver.token)).body.message).toMatch(/there is none/);
+    });
+
+    it('a person\'s abort of the experiment stage keeps its final analysis too', async () => {
+      const { id } = await start(SEED_002_AB_EXPERIMENT);
+      await drive(id, (r) => r.stageIndex === 1, 12 * HOUR);
+      fake.variants.set('satisfaction-score', satisfaction(4.3));
+      expect((await t.request('POST', `${R}/${id}/abort`, {}, editor.token)).status).toBe(200);
+      fake.variants.clear();
+      expect((await t.request('GET', `${R}/${id}/experiment`)).body).toMatchObject({ live: false, endedBy: 'abort', winner: 'choice' });
+    });
+
+    it('a matrix band in "monitor" is named, with its value and thresholds, in the status and once in the decision log', async () => {
+      const { id } = await start(SEED_003_GRADUAL_ROLLOUT);
+      await drive(id, (r) => r.stageIndex === 1, 12 * HOUR);
+      fake.overrides.set('error-rate', { value: 0.3, since: time.now, aggregate: 0.3 });
+      const band = /error-rate 0\.3% is at or above 0\.1% and under 0\.5% \(band "Minor"\): monitor \(matrix [\w-]+; samples: treatment 100000\)/;
+      await feature.controller.tick(time.advance(HOUR));
+      await feature.controller.tick(time.advance(HOUR));
+      const status = (await get(id)).statusSummary;
+      expect(status.health).toBe('yellow');
+      expect(status.summary).toMatch(band);
+      const monitors = (await decisionsOf(id)).filter((d) => d.kind === 'monitor');
+      expect(monitors).toHaveLength(1);
+      expect(monitors[0].reason).toMatch(band);
+      expect(monitors[0].decision.evidence.matrices[0]).toMatchObject({ action: 'monitor', band: { label: 'Minor' }, range: { from: 0.1, below: 0.5 } });
+    });
 
     async function toPilot(): Promise<{ id: string; flagKey: string }> {
       const started = await start(SEED_001_STAGED_ROLLOUT);
@@ -385,7 +520,7 @@ describe.each(testBackends())('staged rollouts (%s)', (backend) => {
       const early = await t.request('GET', `${R}/${id}/experiment`);
       expect(early.status).toBe(409);
       expect(early.body).toMatchObject({ code: 'INVALID_STATE' });
-      expect(early.body.message).toMatch(/runs no experiment; its plan runs one at stage 2 \("Controlled Expansion"\)/);
+      expect(early.body.message).toMatch(/runs no experiment, and none has ended yet; its plan runs one at stage 2 \("Controlled Expansion"\)/);
 
       await drive(id, (r) => r.stageIndex === 1);
       expect((await configOf(flagKey)).config.rules[0].serve).toEqual({
