@@ -20,7 +20,7 @@ export interface BrowserTestServer {
   directUrl: string;
   proxy: TestProxy;
   /** A JSON request to the running app with the admin token. */
-  api(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  api(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; body: any }>;
   /** Creates an SDK token for default/production; returns its id and secret. */
   createToken(kind: 'server' | 'browser'): Promise<{ id: string; secret: string }>;
   /** Creates a flag (boolean unless `type` and `variations` say otherwise). */
@@ -70,6 +70,13 @@ export async function startBrowserTestServer(config: Partial<ServerConfig> = {})
     });
     return { status: res.statusCode, body: res.body === '' ? undefined : JSON.parse(res.body) };
   };
+
+  // The SDKs, not approvals, are under test here: production's changes apply at once.
+  const production = await api('GET', '/api/projects/default/environments/production');
+  if (production.body.requiresApproval === true) {
+    const off = await api('PATCH', '/api/projects/default/environments/production', { version: production.body.version, requiresApproval: false });
+    if (off.status !== 200) throw new Error(`cannot turn approval off for production: ${off.status} ${JSON.stringify(off.body)}`);
+  }
 
   const server: BrowserTestServer = {
     url: proxy.url,

@@ -78,6 +78,11 @@ beforeAll(async () => {
   server = await startServerProcess({ ROLLGATE_DATA_DIR: dataDir, ROLLGATE_HOST: '127.0.0.1' });
   admin = server.adminToken as string;
   expect(admin).toMatch(/^rg_admin_/);
+  // The SDK, not approvals, is under test here: production's changes apply at once.
+  const production = await call('GET', '/api/projects/default/environments/production');
+  if (production.body.requiresApproval === true) {
+    expect((await call('PATCH', '/api/projects/default/environments/production', { version: production.body.version, requiresApproval: false })).status).toBe(200);
+  }
   expect((await call('POST', '/api/projects/default/flags', { key: FLAG, name: 'SDK checkout' })).status).toBe(201);
   token = (await createToken('server')).secret;
   proxy = await startProxy(server.url);

@@ -15,6 +15,9 @@ describe.each(testBackends())('metric totals that would overflow (%s)', (backend
     t = await createTestApp(backend, { clock: time.clock, config: { rolloutTickMs: 0 } });
     server = await shopWithServerToken(t);
     expect((await t.request('POST', `${P}/flags`, { key: 'checkout', name: 'checkout' })).status).toBe(201);
+    // The metrics here are nobody's definitions: the project takes free-form metrics.
+    const project = (await t.request('GET', P)).body as { version: number };
+    expect((await t.request('PATCH', P, { version: project.version, freeFormMetrics: true })).status).toBe(200);
   });
   afterAll(() => t.close());
 
