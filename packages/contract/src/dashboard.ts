@@ -50,3 +50,49 @@ export const dashboardEventSchema = z
   })
   .meta({ id: 'DashboardEvent' });
 export type DashboardEvent = z.infer<typeof dashboardEventSchema>;
+
+const aggregate = z.object({ value: z.number(), samples: z.number() });
+const interval = z.object({ lower: z.number(), upper: z.number(), level: z.number() });
+
+/**
+ * A metric tile's data: per gate, the guard's own assessment at points of the
+ * current stage (the estimate as the gate is written, treatment minus control
+ * or relative, with its always-valid interval), and the raw treatment and
+ * control values over time.
+ */
+export const metricSeriesSchema = z
+  .object({
+    rolloutId: z.string(),
+    stageIndex: z.number().int(),
+    stageName: z.string(),
+    stageStartedAt: z.number(),
+    now: z.number(),
+    metrics: z.array(
+      z.object({
+        metric: z.string(),
+        name: z.string().optional(),
+        unit: z.string().optional(),
+        direction: z.enum(['lower', 'higher']).optional(),
+        treatment: aggregate.optional(),
+        control: aggregate.optional(),
+        gates: z.array(
+          z.object({
+            gateId: z.string(),
+            role: z.enum(['success', 'alert', 'rollback']),
+            condition: z.object({ type: z.enum(['absolute', 'difference', 'relative']), op: z.enum(['<', '<=', '>', '>=']), value: z.number() }),
+            description: z.string().optional(),
+            verdict: z.enum(['pass', 'fail', 'inconclusive', 'no_data']),
+            estimate: z.number().optional(),
+            interval: interval.optional(),
+            summary: z.string(),
+            method: z.string(),
+            points: z.array(z.object({ t: z.number(), estimate: z.number().nullable(), lower: z.number().nullable(), upper: z.number().nullable(), verdict: z.string() })),
+          }),
+        ),
+        matrices: z.array(z.object({ matrixId: z.string(), action: z.string(), verdict: z.string(), summary: z.string() })),
+        raw: z.array(z.object({ t: z.number(), treatment: z.number().nullable(), control: z.number().nullable(), treatmentSamples: z.number(), controlSamples: z.number() })),
+      }),
+    ),
+  })
+  .meta({ id: 'MetricSeries' });
+export type MetricSeries = z.infer<typeof metricSeriesSchema>;

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { overviewQuerySchema, overviewSchema, type OverviewRow } from '@rollgate/contract';
+import { z } from 'zod';
+import { keySchema, metricSeriesSchema, overviewQuerySchema, overviewSchema, type OverviewRow } from '@rollgate/contract';
 import type { AppContext } from '../../app-context.js';
 import { ApiError } from '../../http/errors.js';
 import { defineRoute } from '../../http/routes.js';
@@ -7,6 +8,7 @@ import { startEventStream } from '../client/client-routes.js';
 import { rolloutFeatureOf } from '../rollouts/rollout-feature.js';
 import { DASHBOARD_CSP, DEFAULT_DASHBOARD_DIR, loadDashboardAssets, type DashboardAsset } from './dashboard-assets.js';
 import { DashboardStreamHub } from './dashboard-stream.js';
+import { metricSeries } from './metric-series.js';
 
 /** The dashboard's client-side routes: a deep link or a reload there gets index.html. */
 export const DASHBOARD_ROUTES = ['rollouts', 'flags', 'plans', 'segments', 'environments', 'catalog', 'tokens', 'users', 'audit', 'sign-in'] as const;
@@ -49,7 +51,8 @@ function sendAsset(request: FastifyRequest, reply: FastifyReply, asset: Dashboar
  * overview of rollouts across projects, and the live stream of changes.
  */
 export async function registerDashboardFeature(app: FastifyInstance, ctx: AppContext, options: DashboardOptions = {}): Promise<void> {
-  const rollouts = rolloutFeatureOf(app).service;
+  const feature = rolloutFeatureOf(app);
+  const rollouts = feature.service;
   const hub = new DashboardStreamHub(ctx.db, ctx.logger, ctx.config.heartbeatMs);
   ctx.onClose(await hub.start());
 
@@ -95,6 +98,21 @@ export async function registerDashboardFeature(app: FastifyInstance, ctx: AppCon
       }
       return { items, generatedAt: now.toISOString() };
     },
+  );
+
+  defineRoute(
+    app,
+    {
+      method: 'GET',
+      url: '/api/projects/:projectKey/rollouts/:rolloutId/metric-series',
+      access: 'viewer',
+      summary:
+        "The current stage's metric tiles: per gate the guard's estimate (treatment minus control, or relative, as the gate is written) with its always-valid interval and verdict over the stage, and each metric's raw treatment and control values over time",
+      tag: 'dashboard',
+      params: z.strictObject({ projectKey: keySchema, rolloutId: z.string().min(1).max(100) }),
+      response: { status: 200, schema: metricSeriesSchema },
+    },
+    ({ params }) => metricSeries(ctx.db, feature.controller, params.projectKey, params.rolloutId, ctx.clock().getTime()),
   );
 
   defineRoute(

@@ -9,7 +9,8 @@ import { defaultConfig } from '../../config.js';
 import { createTestApp, openTestDatabase, testBackends, type TestApp } from '../../testing.test-helpers.js';
 import { baseUrlOf, openStream } from '../client/client.test-helpers.js';
 import { rolloutFeatureOf } from '../rollouts/rollout-feature.js';
-import { FakeSource, insertPlan, TestClock } from '../rollouts/rollouts.test-helpers.js';
+import { DAY, FakeSource, insertPlan, TestClock } from '../rollouts/rollouts.test-helpers.js';
+import { downsample, mergeAggregates } from './metric-series.js';
 import { createUserWithToken } from '../users/user-fixtures.test-helpers.js';
 import { DASHBOARD_CSP } from './dashboard-assets.js';
 
@@ -136,6 +137,34 @@ describe.each(testBackends())('dashboard overview and stream (%s)', (backend) =>
     expect(bad.body.code).toBe('VALIDATION_FAILED');
   });
 
+  it("gives each gate's estimate over the stage as the guard judged it, ending at the decision now", async () => {
+    const [active] = await t.db.query<{ id: string }>("select id from rollouts where status = 'running' limit 1");
+    const startedAt = time.now;
+    fake.overrides.set('error-rate', { value: 2, since: startedAt + DAY });
+    time.advance(2 * DAY);
+    const res = await t.request('GET', `/api/projects/default/rollouts/${active?.id}/metric-series`);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toMatchObject({ rolloutId: active?.id, stageIndex: 0, stageName: '10% Rollout', now: time.now });
+    const tile = res.body.metrics.find((m: any) => m.metric === 'error-rate');
+    expect(tile).toMatchObject({ name: expect.any(String), unit: 'percent', direction: 'lower' });
+    const [gate] = tile.gates;
+    expect(gate).toMatchObject({ gateId: 'error-rate', role: 'success', condition: { type: 'absolute', op: '<', value: 0.5 }, verdict: 'fail' });
+    expect(gate.summary).toMatch(/error/i);
+    expect(gate.points).toHaveLength(96);
+    const last = gate.points[gate.points.length - 1];
+    expect(last).toMatchObject({ t: time.now, estimate: gate.estimate, verdict: 'fail' });
+    // Before the regression began, the guard saw the healthy value and passed the gate.
+    const early = gate.points.find((p: any) => p.t < startedAt + DAY && p.estimate !== null);
+    expect(early.estimate).toBeLessThan(0.5);
+    expect(early.verdict).not.toBe('fail');
+    expect(tile.raw.length).toBe(48);
+    expect(tile.raw[tile.raw.length - 1]).toMatchObject({ treatment: 2, treatmentSamples: 1000, controlSamples: 1000 });
+    fake.overrides.clear();
+    const missing = await t.request('GET', '/api/projects/default/rollouts/rol_nope/metric-series');
+    expect(missing.status).toBe(404);
+    expect(missing.body.code).toBe('NOT_FOUND');
+  });
+
   it('streams every change (a flag write, a rollout hold) to open dashboards within a second', async () => {
     const stream = await openStream(baseUrl, t.adminToken, { path: '/api/dashboard/stream' });
     expect(stream.status).toBe(200);
@@ -159,5 +188,31 @@ describe.each(testBackends())('dashboard overview and stream (%s)', (backend) =>
     resumed.close();
     const bad = await openStream(baseUrl, t.adminToken, { path: '/api/dashboard/stream', lastEventId: 'abc' }).catch((e: Error) => e);
     expect(String(bad)).toMatch(/400/);
+  });
+});
+
+describe('merging cohort aggregates', () => {
+  it('weights values by samples and pools variances as one sample would', () => {
+    const xs = [1, 2, 3, 4];
+    const ys = [10, 20];
+    const stats = (v: number[]) => {
+      const m = v.reduce((a, b) => a + b, 0) / v.length;
+      return { value: m, samples: v.length, variance: v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1) };
+    };
+    const merged = mergeAggregates(stats(xs), stats(ys));
+    const all = stats([...xs, ...ys]);
+    expect(merged?.samples).toBe(6);
+    expect(merged?.value).toBeCloseTo(all.value, 12);
+    expect(merged?.variance).toBeCloseTo(all.variance, 12);
+    expect(mergeAggregates(undefined, stats(xs))).toEqual(stats(xs));
+    expect(mergeAggregates({ value: 1, samples: 5, exceeding: [{ bound: 100, count: 2 }] }, { value: 3, samples: 5, exceeding: [{ bound: 100, count: 1 }] })?.exceeding).toEqual([{ bound: 100, count: 3 }]);
+  });
+
+  it('downsamples a long series into buckets that keep every sample', () => {
+    const series = Array.from({ length: 10_000 }, (_, i) => ({ start: i * 60_000, end: (i + 1) * 60_000, treatment: { value: i % 2, samples: 10 } }));
+    const out = downsample(series, 2_000);
+    expect(out).toHaveLength(2_000);
+    expect(out.reduce((a, s) => a + (s.treatment?.samples ?? 0), 0)).toBe(100_000);
+    expect(out[0]).toMatchObject({ start: 0, end: 5 * 60_000, treatment: { value: 0.4, samples: 50 } });
   });
 });
