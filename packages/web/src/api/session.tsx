@@ -53,8 +53,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     async signOut() {
       await api('DELETE', '/api/session');
       setCsrfToken(undefined);
-      client.clear();
       client.setQueryData(SESSION_KEY, null);
+      client.removeQueries({ predicate: (q) => q.queryKey[0] !== SESSION_KEY[0] });
     },
   };
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;

@@ -9,6 +9,9 @@ import type {
   errorBodySchema,
   flagEnvironmentSchema,
   flagSchema,
+  planSchema,
+  planSummarySchema,
+  planTemplateSchema,
   projectSchema,
   rolloutDecisionSchema,
   rolloutExperimentSchema,
@@ -22,6 +25,9 @@ import type {
 export type { DashboardEvent, FlagEnvironmentConfig, MetricSeries, Overview, OverviewRow, Role } from '@rollgate/contract';
 export type ApiErrorBody = z.infer<typeof errorBodySchema>;
 export type Session = z.infer<typeof sessionSchema>;
+export type PlanSummary = z.infer<typeof planSummarySchema>;
+export type PlanView = z.infer<typeof planSchema>;
+export type PlanTemplate = z.infer<typeof planTemplateSchema>;
 export type Project = z.infer<typeof projectSchema>;
 export type Environment = z.infer<typeof environmentSchema>;
 export type Flag = z.infer<typeof flagSchema>;

@@ -89,7 +89,7 @@ export function KillSwitch({ flag, environment }: { flag: Flag; environment: Env
         config: { ...fe?.config, enabled: !fe?.config.enabled },
         ...(comment ? { comment } : {}),
       }),
-    onSuccess: () => client.invalidateQueries({ queryKey: ['flags'] }),
+    onSuccess: () => Promise.all([client.invalidateQueries({ queryKey: ['flags'] }), client.invalidateQueries({ queryKey: ['flag'] })]),
   });
   if (fe === undefined) return <span className="muted">–</span>;
   const on = fe.config.enabled;

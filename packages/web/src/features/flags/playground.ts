@@ -25,7 +25,13 @@ export function parseContext(text: string): { context: Record<string, unknown> }
 
 /** What `context` gets from `flagKey` in the snapshot, and why: the core evaluator the SDKs run. */
 export function whatDoesItGet(snapshot: Snapshot, flagKey: string, context: Record<string, unknown>): EvaluationResult<JsonValue> {
-  return evaluate(snapshot, flagKey, context as Parameters<typeof evaluate>[2], null);
+  const type = snapshot.flags.find((f) => f.key === flagKey)?.type;
+  return evaluate<JsonValue>(snapshot, flagKey, context as Parameters<typeof evaluate>[2], defaultOf(type));
+}
+
+/** The default an application passes for a flag of `type` (the SDKs check that it has the flag's type). */
+export function defaultOf(type: FlagConfig['type'] | undefined): JsonValue {
+  return type === 'boolean' ? false : type === 'string' ? '' : type === 'number' ? 0 : {};
 }
 
 /** The reason in words, naming the rule that matched. */

@@ -2,16 +2,12 @@ import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import type { Plan } from '@rollgate/core';
 import { api, seg } from '../../api/client.js';
+import type { Page, PlanSummary, PlanTemplate, PlanView } from '../../api/types.js';
 import { ProjectPicker, useProjectKey } from '../../components/ProjectPicker.js';
 import { QueryState } from '../../components/QueryState.js';
 import { formatDuration } from '../../components/format.js';
 import { audienceText } from '../rollouts/rollout-model.js';
 
-interface PlanTemplate {
-  key: string;
-  plan: Plan;
-  missing?: { segments?: string[]; environments?: string[] };
-}
 
 /** A plan drawn the way seed 001 draws it: stages, audience, duration, goal, gates by role. */
 export function PlanStages({ plan }: { plan: Plan }) {
@@ -56,10 +52,10 @@ export function PlanStages({ plan }: { plan: Plan }) {
 export function PlansPage() {
   const [chosen, setChosen] = useState<string | undefined>();
   const projectKey = useProjectKey(chosen);
-  const plans = useQuery({ queryKey: ['plans', projectKey], enabled: projectKey !== undefined, queryFn: () => api<{ items: { key: string; name: string; version: number }[] }>('GET', `/api/projects/${seg(projectKey ?? '')}/plans?limit=100`) });
+  const plans = useQuery({ queryKey: ['plans', projectKey], enabled: projectKey !== undefined, queryFn: () => api<Page<PlanSummary>>('GET', `/api/projects/${seg(projectKey ?? '')}/plans?limit=100`) });
   const templates = useQuery({ queryKey: ['plan-templates', projectKey], enabled: projectKey !== undefined, queryFn: () => api<{ items: PlanTemplate[] }>('GET', `/api/projects/${seg(projectKey ?? '')}/plan-templates`) });
   const [open, setOpen] = useState<string | undefined>();
-  const plan = useQuery({ queryKey: ['plan', projectKey, open], enabled: open !== undefined, queryFn: () => api<{ definition: Plan; name: string }>('GET', `/api/projects/${seg(projectKey ?? '')}/plans/${seg(open ?? '')}`) });
+  const plan = useQuery({ queryKey: ['plan', projectKey, open], enabled: open !== undefined, queryFn: () => api<PlanView>('GET', `/api/projects/${seg(projectKey ?? '')}/plans/${seg(open ?? '')}`) });
   return (
     <>
       <h1>Plans</h1>
@@ -76,7 +72,7 @@ export function PlansPage() {
                 <span className="muted">
                   {p.key} v{p.version}
                 </span>
-                {open === p.key && plan.data !== undefined && <PlanStages plan={{ ...plan.data.definition, name: plan.data.name }} />}
+                {open === p.key && plan.data !== undefined && <PlanStages plan={{ ...plan.data.definition, name: plan.data.name } as unknown as Plan} />}
               </li>
             ))}
           </ul>
@@ -88,8 +84,15 @@ export function PlansPage() {
           <>
             {page.items.map((t) => (
               <details key={t.key}>
-                <summary>{t.plan.name}</summary>
-                <PlanStages plan={t.plan} />
+                <summary>
+                  {t.name}
+                  {t.seed !== null && <span className="muted"> (seed {t.seed})</span>}
+                </summary>
+                <p className="muted">{t.description}</p>
+                {(t.missing.segments.length > 0 || t.missing.environments.length > 0) && (
+                  <p className="notice">This project still needs: {[...t.missing.segments.map((s) => `segment ${s}`), ...t.missing.environments.map((e) => `environment ${e}`)].join(', ')}</p>
+                )}
+                <PlanStages plan={{ ...t.definition, name: t.name } as unknown as Plan} />
               </details>
             ))}
           </>
