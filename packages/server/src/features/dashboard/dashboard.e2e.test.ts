@@ -98,11 +98,9 @@ describe('the dashboard in Chromium', () => {
 
   async function axe(p: Page, name: string): Promise<void> {
     await p.evaluate(axeSource);
-    const result = await p.evaluate(async () => {
-      const run = (window as unknown as { axe: { run: (ctx: Document, o: unknown) => Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe.run;
-      const r = await run(document, { resultTypes: ['violations'] });
-      return r.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
-    });
+    // A string, run in the page: this file is compiled without the DOM's types.
+    const result = (await p.evaluate(`axe.run(document, { resultTypes: ['violations'] }).then((r) =>
+      r.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) })))`)) as { id: string; impact: string; targets: string[] }[];
     const serious = result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
     expect(serious, `${name}: ${JSON.stringify(serious)}`).toEqual([]);
   }
@@ -127,7 +125,7 @@ describe('the dashboard in Chromium', () => {
     await page.getByRole('heading', { name: 'Rollouts' }).waitFor();
     await page.getByText('Live', { exact: true }).waitFor();
     // The token is nowhere in the page's storage; the cookie is httpOnly.
-    const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + document.cookie);
+    const stored = String(await page.evaluate('JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + document.cookie'));
     expect(stored).not.toContain(t.adminToken);
     expect(stored).not.toContain('rollgate_session');
     const cookies = await admin.cookies();
@@ -209,6 +207,8 @@ describe('the dashboard in Chromium', () => {
     await page.locator('.rollback-entry').first().waitFor({ timeout: 5_000 });
     await page.locator('.rollback-entry').getByText(/errors-bad|Error rate|error-rate/).first().waitFor();
     await page.getByText('rolled back', { exact: true }).first().waitFor();
+    // The tile shows the breach that stopped it, with its numbers.
+    await page.locator('.tile-fail').getByText(/rollback trigger > 5%: breached/).waitFor({ timeout: 12_000 });
     await axe(page, 'rollout-rolled-back');
     await shoot(page, 'rollout-rolled-back');
 

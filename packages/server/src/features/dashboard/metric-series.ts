@@ -64,7 +64,8 @@ export function downsample(series: readonly SeriesInterval[], buckets: number): 
  * shows exactly the estimate, interval and verdict the controller had; the
  * last point is the decision now, on the stage aggregates the source gives.
  */
-export async function metricSeries(db: Database, controller: RolloutController, projectKey: string, rolloutId: string, now: number): Promise<MetricSeries> {
+export async function metricSeries(db: Database, controller: RolloutController, projectKey: string, rolloutId: string, requestedAt: number): Promise<MetricSeries> {
+  let now = requestedAt;
   const r = await getRollout(db, rolloutId);
   if (r === undefined || r.projectKey !== projectKey) throw notFound('rollout', `${projectKey}/${rolloutId}`);
   const plan = (await loadPlanVersions(db, [{ planId: r.planId, version: r.planVersion }])).get(`${r.planId}:${r.planVersion}`);
@@ -72,12 +73,17 @@ export async function metricSeries(db: Database, controller: RolloutController, 
   const stageIndex = r.state.stageIndex;
   const stage = plan.stages[stageIndex];
   const stageStartedAt = r.state.stageStartedAt;
-  const base = { rolloutId: r.id, stageIndex, stageName: stage?.name ?? '', stageStartedAt, now };
-  if (stage === undefined) return { ...base, metrics: [] };
+  if (stage === undefined) return { rolloutId: r.id, stageIndex, stageName: '', stageStartedAt, now, metrics: [] };
   const active = r.status === 'running' || r.status === 'held' || r.status === 'awaiting_approval';
-  const observations: Observations = active ? await controller.observe(r, plan, now) : { metrics: {} };
+  // A finished rollout shows its last stage as the controller last judged it (what led to a rollback).
+  const stoppedAt = r.state.lastDecisionAt ?? Date.parse(r.updatedAt);
+  if (!active) now = Math.max(stageStartedAt, Math.min(now, stoppedAt));
+  const observations: Observations = r.status === 'draft' ? { metrics: {} } : await controller.observe(r, plan, now);
   const catalog = await controller.catalogOf(r.projectId);
-  const final = controller.decide(plan, r.state, observations, now, catalog);
+  // A finished rollout is judged as it was while its last stage ran, so its tiles show why it stopped.
+  const judged = active ? r.state : { ...r.state, status: 'running' as const };
+  const final = controller.decide(plan, judged, observations, now, catalog);
+  const base = { rolloutId: r.id, stageIndex, stageName: stage.name, stageStartedAt, now };
 
   // The guard at earlier times of the stage: each metric's series up to t, merged.
   const keys = metricsReadBy(stage);
@@ -101,7 +107,7 @@ export async function metricSeries(db: Database, controller: RolloutController, 
       if (c.treatment === undefined && c.control === undefined) continue;
       metrics[key] = { ...(c.treatment ? { treatment: c.treatment } : {}), ...(c.control ? { control: c.control } : {}), series: series.slice(0, c.i) };
     }
-    past.push({ t, decision: controller.decide(plan, r.state, { metrics }, t, catalog) });
+    past.push({ t, decision: controller.decide(plan, judged, { metrics }, t, catalog) });
   }
   past.push({ t: now, decision: final });
 

@@ -40,7 +40,8 @@ function Chart({ data, series, label, band = false, height = 180 }: { data: uPlo
   }, []);
   useEffect(() => {
     const el = box.current;
-    if (el === null) return undefined;
+    // Without a 2D canvas (a text browser, a DOM emulation) the chart's label and the sentences stand alone.
+    if (el === null || document.createElement('canvas').getContext('2d') === null) return undefined;
     const plot = new uPlot(
       {
         width,

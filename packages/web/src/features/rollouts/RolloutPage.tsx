@@ -96,7 +96,7 @@ function RolloutView({ r, base, decisions, rollbacks, series }: { r: RolloutDeta
         )}
       </section>
       <Actions r={r} plan={plan} base={base} />
-      <StageTimelineView plan={plan} r={r} decisions={decisions} />
+      <StageTimelineView plan={plan} r={r} decisions={decisions} now={series?.now ?? Date.parse(r.updatedAt)} />
       <section aria-labelledby="metrics-h">
         <h2 id="metrics-h">Metrics of this stage</h2>
         {series === undefined ? (
@@ -157,7 +157,7 @@ function Actions({ r, plan, base }: { r: RolloutDetail; plan: Plan; base: string
   );
 }
 
-function StageTimelineView({ plan, r, decisions }: { plan: Plan; r: RolloutDetail; decisions: RolloutDecision[] }) {
+function StageTimelineView({ plan, r, decisions, now }: { plan: Plan; r: RolloutDetail; decisions: RolloutDecision[]; now: number }) {
   const stages = stageTimeline(plan, r, decisions);
   return (
     <section aria-labelledby="timeline-h">
@@ -173,6 +173,7 @@ function StageTimelineView({ plan, r, decisions }: { plan: Plan; r: RolloutDetai
                 planned at least {formatDuration(st.plannedMs)}
                 {st.enteredAt !== undefined && ` · began ${formatTime(st.enteredAt)}`}
                 {st.enteredAt !== undefined && st.leftAt !== undefined && ` · lasted ${formatDuration(st.leftAt - st.enteredAt)}`}
+                {st.when === 'current' && st.enteredAt !== undefined && ` · running for ${formatDuration(now - st.enteredAt)}`}
               </div>
             </div>
           </li>
@@ -371,7 +372,7 @@ function RollbackHistory({ rollbacks }: { rollbacks: RolloutRollback[] }) {
               <strong>{formatTime(b.at)}</strong>: {b.kind === 'disable' ? 'full disable' : 'rolled back'} from {b.fromPercentage ?? '?'}% to {b.toPercentage ?? 0}% by {b.actor.kind === 'system' ? 'the controller' : b.actor.id}
               <div>Trigger: {b.trigger}</div>
               <div className="muted">{b.reason}</div>
-              {b.metrics.length > 0 && (
+              {b.metrics.some((m) => !b.reason.includes(m.summary)) && (
                 <ul className="plain">
                   {b.metrics.map((m, i) => (
                     <li key={i}>{m.summary}</li>

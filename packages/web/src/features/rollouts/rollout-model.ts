@@ -47,7 +47,8 @@ export function stageTimeline(plan: Plan, rollout: Pick<RolloutDetail, 'status' 
   return plan.stages.map((stage, index) => {
     const when = index < rollout.stageIndex ? 'past' : index === rollout.stageIndex ? (finished ? 'past' : 'current') : index === rollout.stageIndex + 1 ? 'next' : 'later';
     const e = entered.get(index);
-    const l = left.get(index);
+    // A restarted rollout entered its stages again: an exit before the latest entry belongs to the earlier run.
+    const l = e !== undefined && (left.get(index) ?? -Infinity) > e ? left.get(index) : undefined;
     return {
       index,
       id: stage.id,
