@@ -4,7 +4,7 @@
  * events of the dashboard stream.
  */
 import { z } from 'zod';
-import { roleSchema, userSchema } from './resources.js';
+import { auditEventSchema, roleSchema, userSchema } from './resources.js';
 import { rolloutStatusSummarySchema, stagedRolloutSchema } from './rollouts.js';
 
 /** Body of POST /api/session: the user token to sign in with. */
@@ -36,19 +36,7 @@ export const overviewQuerySchema = z.strictObject({
  * changed (a rollout transition or decision, an approval, a checklist tick,
  * a flag change...). Pages refetch what the resource touches.
  */
-export const dashboardEventSchema = z
-  .object({
-    seq: z.number().int(),
-    at: z.string(),
-    action: z.string(),
-    resourceType: z.string(),
-    resourceId: z.string(),
-    resourceKey: z.string().nullable(),
-    projectKey: z.string().nullable(),
-    environmentKey: z.string().nullable(),
-    actor: z.object({ kind: z.string(), id: z.string(), name: z.string() }),
-  })
-  .meta({ id: 'DashboardEvent' });
+export const dashboardEventSchema = auditEventSchema.omit({ before: true, after: true, requestId: true }).meta({ id: 'DashboardEvent' });
 export type DashboardEvent = z.infer<typeof dashboardEventSchema>;
 
 const aggregate = z.object({ value: z.number(), samples: z.number() });

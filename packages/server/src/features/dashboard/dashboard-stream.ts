@@ -3,25 +3,12 @@ import type { DashboardEvent } from '@rollgate/contract';
 import type { Database } from '../../db/database.js';
 import { CHANGES_CHANNEL } from '../../db/database.js';
 import type { Logger } from '../../internal/logger.js';
-import { iso } from '../../internal/time.js';
+import type { AuditRow } from '../audit/audit-store.js';
+import { toAuditEvent } from '../audit/audit-routes.js';
 import { HEARTBEAT, sseEvent } from '../client/sse.js';
 
 /** How often the hub looks for new audit events while a dashboard is connected. */
 export const DASHBOARD_POLL_MS = 400;
-
-interface AuditTail {
-  seq: number | string;
-  at: Date | string;
-  action: string;
-  resource_type: string;
-  resource_id: string;
-  resource_key: string | null;
-  project_key: string | null;
-  environment_key: string | null;
-  actor_kind: string;
-  actor_id: string;
-  actor_name: string;
-}
 
 /**
  * The dashboard's live feed. Every change people and the controller make is
@@ -118,9 +105,10 @@ export class DashboardStreamHub {
   }
 
   private async readAfter(afterSeq: number, untilSeq?: number): Promise<DashboardEvent[]> {
-    const rows = await this.db.query<AuditTail>(
-      `select a.seq, a.at, a.action, a.resource_type, a.resource_id, a.resource_key, p.key as project_key, e.key as environment_key,
-              a.actor_kind, a.actor_id, a.actor_name
+    // The audit log's own rows and mapping, without the before and after images (pages refetch what changed).
+    const rows = await this.db.query<AuditRow>(
+      `select a.seq, a.id, a.at, a.actor_kind, a.actor_id, a.actor_name, a.action, a.resource_type, a.resource_id, a.resource_key,
+              p.key as project_key, e.key as environment_key, null as before, null as after, a.request_id
          from audit_events a
          left join projects p on p.id = a.project_id
          left join environments e on e.id = a.environment_id
@@ -129,17 +117,10 @@ export class DashboardStreamHub {
         limit 500`,
       [afterSeq, untilSeq ?? null],
     );
-    return rows.map((r) => ({
-      seq: Number(r.seq),
-      at: iso(r.at),
-      action: r.action,
-      resourceType: r.resource_type,
-      resourceId: r.resource_id,
-      resourceKey: r.resource_key,
-      projectKey: r.project_key,
-      environmentKey: r.environment_key,
-      actor: { kind: r.actor_kind, id: r.actor_id, name: r.actor_name },
-    }));
+    return rows.map((r) => {
+      const { before: _before, after: _after, requestId: _requestId, ...event } = toAuditEvent(r);
+      return event;
+    });
   }
 
   async stop(): Promise<void> {
