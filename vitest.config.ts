@@ -6,7 +6,7 @@ export default defineConfig({
     conditions: ['@rollgate/source'],
   },
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'spec/**/*.test.ts', 'bench/**/*.test.ts', 'scripts/**/*.test.ts'],
+    include: ['packages/*/src/**/*.test.ts', 'packages/web/src/**/*.test.tsx', 'spec/**/*.test.ts', 'bench/**/*.test.ts', 'scripts/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     globalSetup: ['./scripts/vitest-global-setup.ts'],

@@ -9,3 +9,4 @@ export * from './plans.js';
 export * from './rollouts.js';
 export * from './metrics.js';
 export * from './metric-definitions.js';
+export * from './dashboard.js';

@@ -30,6 +30,8 @@ import { TokenAuthenticator } from './features/tokens/token-auth.js';
 import { sqlTokenStore } from './features/tokens/token-store.js';
 import { registerTokenFeature } from './features/tokens/token-feature.js';
 import { registerUserFeature } from './features/users/user-feature.js';
+import { registerSessionFeature } from './features/sessions/session-feature.js';
+import { registerDashboardFeature, type DashboardOptions } from './features/dashboard/dashboard-feature.js';
 
 /** The package version, reported by /healthz and the OpenAPI document. */
 export const SERVER_VERSION = '0.1.0';
@@ -41,6 +43,8 @@ export interface BuildAppOptions {
   clock?: Clock;
   /** Where the request log goes (default stdout), e.g. for tests that read it. */
   logStream?: { write(line: string): void };
+  /** Where the built dashboard is (default packages/web/dist). */
+  dashboard?: DashboardOptions;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
@@ -113,17 +117,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     if (request.principal === undefined) throttle.failed(request.ip, secret);
   });
 
-  // Until the dashboard is built, the root page says so and links to what exists.
-  app.get('/', async (_request, reply) =>
-    reply
-      .type('text/html; charset=utf-8')
-      .send(
-        `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Rollgate</title></head><body style="font-family:system-ui;max-width:40rem;margin:3rem auto">` +
-          `<h1>Rollgate ${SERVER_VERSION}</h1><p>The server is running. The dashboard is not built yet.</p>` +
-          `<ul><li><a href="/docs">API documentation</a> (<a href="/openapi.json">OpenAPI</a>)</li><li><a href="/healthz">Health</a> and <a href="/readyz">readiness</a></li><li><a href="/metrics">Prometheus metrics</a></li></ul>` +
-          `<p>Call the API with the admin token printed on the first start: <code>Authorization: Bearer &lt;token&gt;</code>.</p></body></html>`,
-      ),
-  );
+  registerSessionFeature(app, ctx);
 
   const projects = new ProjectService(db, sqlProjectStore);
   const environments = new EnvironmentService(db, sqlProjectStore, sqlEnvironmentStore);
@@ -140,5 +134,6 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   registerMetricsFeature(app, ctx);
   await registerClientFeature(app, ctx);
   await registerOpsFeature(app, ctx);
+  await registerDashboardFeature(app, ctx, options.dashboard);
   return app;
 }

@@ -7,7 +7,8 @@ import { defineRoute } from '../../http/routes.js';
 import { iso } from '../../internal/time.js';
 import { listAudit, type AuditRow } from './audit-store.js';
 
-const toEvent = (r: AuditRow) => ({
+/** An audit row as the API shows it. */
+export const toAuditEvent = (r: AuditRow) => ({
   id: r.id,
   seq: Number(r.seq),
   at: iso(r.at),
@@ -46,7 +47,7 @@ export function registerAuditRoutes(app: FastifyInstance, ctx: AppContext): void
         if (!Number.isSafeInteger(beforeSeq) || beforeSeq < 1) throw new ApiError('VALIDATION_FAILED', 'cursor must be the nextCursor of a previous page', { where: 'query' });
       }
       const rows = await listAudit(ctx.db, { ...query, beforeSeq, limit: query.limit + 1 });
-      const items = rows.slice(0, query.limit).map(toEvent);
+      const items = rows.slice(0, query.limit).map(toAuditEvent);
       return { items, nextCursor: rows.length > query.limit ? String(items[items.length - 1]?.seq) : null };
     },
   );

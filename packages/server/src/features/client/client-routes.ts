@@ -52,7 +52,7 @@ function frontendResult(r: EvaluationResult<unknown>, type: FlagType | undefined
  * so far (request id, CORS) and the event-stream headers, then `initial`.
  * No await may come between this and hub.addClient (see the stream routes).
  */
-function startEventStream(reply: FastifyReply, initial: Buffer | undefined): ServerResponse {
+export function startEventStream(reply: FastifyReply, initial: Buffer | undefined): ServerResponse {
   reply.hijack();
   const res = reply.raw;
   const headers: Record<string, string | number | string[]> = {};

@@ -1,4 +1,0 @@
-/**
- * @rollgate/web: the dashboard. Not built yet.
- */
-export const DASHBOARD_AVAILABLE = false;
