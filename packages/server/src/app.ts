@@ -6,7 +6,7 @@ import type { ServerConfig } from './config.js';
 import type { Database } from './db/database.js';
 import { bearerToken } from './http/auth.js';
 import { installErrorHandling } from './http/error-handler.js';
-import { systemClock, type Clock } from './internal/time.js';
+import { clockFor, type Clock } from './internal/time.js';
 import { registerAuditRoutes } from './features/audit/audit-routes.js';
 import { registerClientFeature } from './features/client/client-feature.js';
 import { sqlEnvironmentStore } from './features/environments/environment-store.js';
@@ -72,7 +72,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     config,
     db,
     logger: app.log,
-    clock: options.clock ?? systemClock,
+    clock: options.clock ?? clockFor(config),
     version: SERVER_VERSION,
     stores: { projects: sqlProjectStore, environments: sqlEnvironmentStore, tokens: sqlTokenStore },
     tokenAuth,

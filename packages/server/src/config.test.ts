@@ -17,6 +17,8 @@ const VARIABLES = [
   'ROLLGATE_ROLLOUT_TICK_MS',
   'ROLLGATE_PROMETHEUS_URL',
   'ROLLGATE_METRICS_RETENTION_DAYS',
+  'ROLLGATE_MODE',
+  'ROLLGATE_TIME_SCALE',
 ];
 
 /** Expects loadConfig(env) to throw a ConfigError whose message matches each of `patterns`. */
@@ -47,6 +49,8 @@ describe('loadConfig', () => {
       rolloutTickMs: 10_000,
       prometheusUrl: undefined,
       metricsRetentionDays: 30,
+      mode: 'production',
+      timeScale: 1,
     });
   });
 
@@ -70,6 +74,8 @@ describe('loadConfig', () => {
       ROLLGATE_ROLLOUT_TICK_MS: '5000',
       ROLLGATE_PROMETHEUS_URL: 'http://prometheus.internal:9090/prom/',
       ROLLGATE_METRICS_RETENTION_DAYS: '90',
+      ROLLGATE_MODE: 'demo',
+      ROLLGATE_TIME_SCALE: '60',
     });
     expect(config).toEqual({
       port: 8080,
@@ -85,6 +91,8 @@ describe('loadConfig', () => {
       rolloutTickMs: 5000,
       prometheusUrl: 'http://prometheus.internal:9090/prom/',
       metricsRetentionDays: 90,
+      mode: 'demo',
+      timeScale: 60,
     });
   });
 
@@ -169,6 +177,17 @@ describe('loadConfig', () => {
     } catch (error) {
       expect((error as Error).message).not.toContain('short-secret');
     }
+  });
+
+  it('runs the clock faster only in development or demo mode, and refuses it in production', () => {
+    expect(loadConfig({ ROLLGATE_MODE: 'development', ROLLGATE_TIME_SCALE: '2.5' })).toMatchObject({ mode: 'development', timeScale: 2.5 });
+    expect(loadConfig({ ROLLGATE_MODE: 'demo', ROLLGATE_TIME_SCALE: '10000' }).timeScale).toBe(10_000);
+    expect(loadConfig({ ROLLGATE_TIME_SCALE: '1' })).toMatchObject({ mode: 'production', timeScale: 1 });
+    expectConfigError({ ROLLGATE_TIME_SCALE: '60' }, 'ROLLGATE_TIME_SCALE=60', 'production refuses', 'ROLLGATE_MODE=development');
+    expectConfigError({ ROLLGATE_MODE: 'production', ROLLGATE_TIME_SCALE: '60' }, 'production refuses');
+    expect(() => loadConfig({ ROLLGATE_MODE: 'demo' }, { mode: 'production', timeScale: 60 })).toThrow(/production refuses/);
+    for (const value of ['0', '-1', '10001', 'fast', '1e3', '60x']) expectConfigError({ ROLLGATE_MODE: 'demo', ROLLGATE_TIME_SCALE: value }, `ROLLGATE_TIME_SCALE=${value}`, 'at most 10000');
+    expectConfigError({ ROLLGATE_MODE: 'staging' }, 'ROLLGATE_MODE=staging', 'production, development, demo');
   });
 
   it('lets overrides win over the environment', () => {

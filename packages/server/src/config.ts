@@ -31,7 +31,23 @@ export interface ServerConfig {
    * they do not name their own `baseUrl`; undefined: none.
    */
   prometheusUrl: string | undefined;
+  /**
+   * What this server is for: `production` (the default), `development` or
+   * `demo`. Only the last two may run on an accelerated clock.
+   */
+  mode: ServerMode;
+  /**
+   * How many times faster than real time the server's clock runs (1: real
+   * time). Refused in production mode.
+   */
+  timeScale: number;
 }
+
+export const SERVER_MODES = ['production', 'development', 'demo'] as const;
+export type ServerMode = (typeof SERVER_MODES)[number];
+
+/** The largest accepted ROLLGATE_TIME_SCALE: one real second is then almost three hours. */
+export const MAX_TIME_SCALE = 10_000;
 
 /** A configuration value that cannot be used; the message says which and what to do. */
 export class ConfigError extends Error {}
@@ -56,6 +72,29 @@ function isHttpUrlWithoutCredentials(value: string): boolean {
   }
 }
 
+/**
+ * Refuses an accelerated clock outside development and demo mode, so that a
+ * production server never decides on simulated time by mistake.
+ */
+export function checkTimeScale(mode: ServerMode, timeScale: number): void {
+  if (!Number.isFinite(timeScale) || timeScale <= 0 || timeScale > MAX_TIME_SCALE) {
+    throw new ConfigError(`ROLLGATE_TIME_SCALE=${timeScale} is not a number above 0 and at most ${MAX_TIME_SCALE}`);
+  }
+  if (timeScale !== 1 && mode === 'production') {
+    throw new ConfigError(
+      `ROLLGATE_TIME_SCALE=${timeScale} runs the clock faster than real time, which production refuses: set ROLLGATE_MODE=development or ROLLGATE_MODE=demo, or unset ROLLGATE_TIME_SCALE`,
+    );
+  }
+}
+
+function timeScale(env: NodeJS.ProcessEnv): number {
+  const raw = env.ROLLGATE_TIME_SCALE;
+  if (raw === undefined || raw === '') return 1;
+  const n = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : NaN;
+  if (!(n > 0 && n <= MAX_TIME_SCALE)) throw new ConfigError(`ROLLGATE_TIME_SCALE=${raw} is not a number above 0 and at most ${MAX_TIME_SCALE} (e.g. 60: one minute a second)`);
+  return n;
+}
+
 /** The defaults, for tests and embedding: in-memory database, quiet logs, a free port. */
 export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
   return {
@@ -72,6 +111,8 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     rolloutTickMs: 10_000,
     metricsRetentionDays: 30,
     prometheusUrl: undefined,
+    mode: 'production',
+    timeScale: 1,
     ...overrides,
   };
 }
@@ -95,6 +136,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (prometheusUrl !== undefined && !isHttpUrlWithoutCredentials(prometheusUrl)) {
     throw new ConfigError('ROLLGATE_PROMETHEUS_URL must be an http:// or https:// URL without credentials (e.g. http://prometheus:9090)');
   }
+  const mode = (env.ROLLGATE_MODE || 'production') as ServerMode;
+  if (!SERVER_MODES.includes(mode)) throw new ConfigError(`ROLLGATE_MODE=${mode} is not one of ${SERVER_MODES.join(', ')}`);
+  const scale = timeScale(env);
+  checkTimeScale(overrides.mode ?? mode, overrides.timeScale ?? scale);
   return {
     port: integer(env, 'ROLLGATE_PORT', 4242, 0, 65_535),
     host: env.ROLLGATE_HOST || '127.0.0.1',
@@ -112,6 +157,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     rolloutTickMs: integer(env, 'ROLLGATE_ROLLOUT_TICK_MS', 10_000, 0, 3_600_000),
     metricsRetentionDays: integer(env, 'ROLLGATE_METRICS_RETENTION_DAYS', 30, 1, 3650),
     prometheusUrl,
+    mode,
+    timeScale: scale,
     ...overrides,
   };
 }

@@ -31,6 +31,9 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     const { adminToken } = await bootstrap(db, config.adminToken);
     app = await buildApp({ config, db });
     await app.listen({ port: config.port, host: config.host });
+    if (config.timeScale !== 1) {
+      bootLogger.warn({ mode: config.mode, timeScale: config.timeScale }, `the clock runs ${config.timeScale} times faster than real time (ROLLGATE_TIME_SCALE): never in production`);
+    }
     const address = app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : config.port;
     const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;

@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { metricsBatchSchema, metricsIngestResponseSchema } from '@rollgate/contract';
 import type { AppContext } from '../../app-context.js';
 import { defineRoute } from '../../http/routes.js';
+import { timeScaleOf } from '../../internal/time.js';
 import { metricDefinition } from '@rollgate/core';
 import { projectMetricCatalog } from '../metric-definitions/metric-definition-store.js';
 import { ingestBatch, MAX_AGE_MS, pruneMetrics, type IngestOptions } from './metrics-store.js';
@@ -40,7 +41,7 @@ export function registerMetricsFeature(app: FastifyInstance, ctx: AppContext): v
     },
     async ({ principal, body }) => {
       if (principal?.kind !== 'sdk') throw new Error('SDK route reached without an SDK principal');
-      const options: IngestOptions = { maxAgeMs: Math.min(MAX_AGE_MS, retentionMs) };
+      const options: IngestOptions = { maxAgeMs: Math.min(MAX_AGE_MS, retentionMs), atArrival: timeScaleOf(ctx.clock) !== 1 };
       // A project's own metrics have the kind their definition gives (a ratio is checked and read as one).
       const own = body.items.some((i) => isRecord(i) && typeof i.metric === 'string' && metricDefinition(i.metric) === undefined);
       if (own) {

@@ -7,13 +7,22 @@ import { errorBodySchema } from '@rollgate/contract';
 import type { AppContext } from '../../app-context.js';
 import { migrationsPending } from '../../db/migrate.js';
 import { ApiError } from '../../http/errors.js';
+import { timeScaleOf } from '../../internal/time.js';
 import { buildOpenApiDocument, defineRoute } from '../../http/routes.js';
 import { hoistSchemaDefinitions } from './openapi-components.js';
 
 /** How long /readyz waits for the database before it answers 503. */
 export const READY_TIMEOUT_MS = 3_000;
 
-const healthSchema = z.object({ status: z.literal('ok'), version: z.string() }).meta({ id: 'Health' });
+const healthSchema = z
+  .object({
+    status: z.literal('ok'),
+    version: z.string(),
+    mode: z.enum(['production', 'development', 'demo']).meta({ description: 'ROLLGATE_MODE' }),
+    timeScale: z.number().meta({ description: 'How many times faster than real time the server clock runs (ROLLGATE_TIME_SCALE); 1 is real time' }),
+    time: z.string().meta({ description: "The server clock's current time (ISO 8601); ahead of real time on an accelerated clock" }),
+  })
+  .meta({ id: 'Health' });
 const readySchema = z.object({ status: z.literal('ready') }).meta({ id: 'Ready' });
 
 /** Rejects when `promise` takes longer than `ms`. */
@@ -86,7 +95,7 @@ export async function registerOpsFeature(app: FastifyInstance, ctx: AppContext):
   defineRoute(
     app,
     { method: 'GET', url: '/healthz', access: 'public', summary: 'Liveness: 200 while the process runs', tag: 'operations', response: { status: 200, schema: healthSchema } },
-    async () => ({ status: 'ok', version: ctx.version }),
+    async () => ({ status: 'ok', version: ctx.version, mode: ctx.config.mode, timeScale: timeScaleOf(ctx.clock), time: ctx.clock().toISOString() }),
   );
   defineRoute(
     app,

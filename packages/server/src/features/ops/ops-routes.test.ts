@@ -142,7 +142,8 @@ describe.each(testBackends())('operations (%s)', (backend) => {
   it('/healthz answers 200 with the version, to anyone', async () => {
     const res = await t.request('GET', '/healthz', undefined, null);
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ status: 'ok', version: SERVER_VERSION });
+    expect(res.body).toEqual({ status: 'ok', version: SERVER_VERSION, mode: 'production', timeScale: 1, time: expect.any(String) });
+    expect(Math.abs(Date.parse(res.body.time) - Date.now())).toBeLessThan(60_000);
     expect((await t.request('GET', '/healthz', undefined, 'rg_admin_not-a-real-token')).status).toBe(200);
   });
 

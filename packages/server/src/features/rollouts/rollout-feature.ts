@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../../app-context.js';
+import { realIntervalMs } from '../../internal/time.js';
 import { appMetricSources } from '../metric-definitions/composite-source.js';
 import { projectMetricCatalogs } from '../metric-definitions/metric-definition-store.js';
 import type { ObservationSource } from './observation-source.js';
@@ -24,7 +25,7 @@ export function rolloutFeatureOf(app: FastifyInstance): RolloutFeature {
   return feature;
 }
 
-/** Staged rollouts: the API, and the controller ticking every `rolloutTickMs` (stopped when the app closes). */
+/** Staged rollouts: the API, and the controller ticking every `rolloutTickMs` of the clock's time (stopped when the app closes). */
 export function registerRolloutFeature(app: FastifyInstance, ctx: AppContext): void {
   let source: ObservationSource = appMetricSources(ctx).source;
   const controller = new RolloutController({
@@ -43,6 +44,8 @@ export function registerRolloutFeature(app: FastifyInstance, ctx: AppContext): v
       source = next;
     },
   });
-  app.addHook('onReady', async () => controller.start(ctx.config.rolloutTickMs));
+  // The tick interval is in the clock's time: an accelerated clock ticks as often per simulated minute.
+  const tickMs = ctx.config.rolloutTickMs;
+  app.addHook('onReady', async () => controller.start(tickMs > 0 ? realIntervalMs(ctx.clock, tickMs) : 0));
   ctx.onClose(() => controller.stop());
 }
