@@ -19,6 +19,7 @@ const VARIABLES = [
   'ROLLGATE_METRICS_RETENTION_DAYS',
   'ROLLGATE_MODE',
   'ROLLGATE_TIME_SCALE',
+  'ROLLGATE_PGLITE_SHARED_BUFFERS',
 ];
 
 /** Expects loadConfig(env) to throw a ConfigError whose message matches each of `patterns`. */
@@ -51,6 +52,7 @@ describe('loadConfig', () => {
       metricsRetentionDays: 30,
       mode: 'production',
       timeScale: 1,
+      pgliteSharedBuffers: '32MB',
     });
   });
 
@@ -76,6 +78,7 @@ describe('loadConfig', () => {
       ROLLGATE_METRICS_RETENTION_DAYS: '90',
       ROLLGATE_MODE: 'demo',
       ROLLGATE_TIME_SCALE: '60',
+      ROLLGATE_PGLITE_SHARED_BUFFERS: '256MB',
     });
     expect(config).toEqual({
       port: 8080,
@@ -93,6 +96,7 @@ describe('loadConfig', () => {
       metricsRetentionDays: 90,
       mode: 'demo',
       timeScale: 60,
+      pgliteSharedBuffers: '256MB',
     });
   });
 
@@ -140,6 +144,13 @@ describe('loadConfig', () => {
       ['ROLLGATE_METRICS_RETENTION_DAYS', '30d', '1 to 3650'],
     ];
     for (const [name, value, range] of cases) expectConfigError({ [name]: value }, `${name}=${value}`, 'not a whole number', range);
+  });
+
+  it('takes the embedded database\'s shared_buffers as a PostgreSQL size from 128kB to 4GB', () => {
+    for (const size of ['128kB', '16MB', '1GB', '4GB']) expect(loadConfig({ ROLLGATE_PGLITE_SHARED_BUFFERS: size }).pgliteSharedBuffers).toBe(size);
+    for (const size of ['64kB', '5GB', '32', '32mb', '32 MB', '-1MB', "32MB'; drop table users; --"]) {
+      expectConfigError({ ROLLGATE_PGLITE_SHARED_BUFFERS: size }, `ROLLGATE_PGLITE_SHARED_BUFFERS=${size}`, '128kB to 4GB');
+    }
   });
 
   it('refuses an unknown log level, listing the levels', () => {

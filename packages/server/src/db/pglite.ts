@@ -2,17 +2,25 @@ import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
 import type { Database, Sql } from './database.js';
 
+export interface PgliteOptions {
+  /** PostgreSQL's shared_buffers (e.g. `32MB`); default PGlite's own (128MB). */
+  sharedBuffers?: string;
+}
+
 /**
  * The embedded database: PostgreSQL compiled to WASM, in one data directory.
  * Single process: PGlite runs one query at a time, and a transaction holds it
  * until it ends, so transactions here are serial by construction.
  *
  * @example
- * const db = await openPglite('./.rollgate/data');
+ * const db = await openPglite('./.rollgate/data', { sharedBuffers: '32MB' });
  */
-export async function openPglite(dataDir: string | undefined): Promise<Database> {
+export async function openPglite(dataDir: string | undefined, options: PgliteOptions = {}): Promise<Database> {
   if (dataDir !== undefined) await mkdir(dataDir, { recursive: true });
-  const pg = dataDir === undefined ? await PGlite.create() : await PGlite.create(dataDir);
+  const startParams = options.sharedBuffers === undefined ? undefined : [...PGlite.defaultStartParams, '-c', `shared_buffers=${options.sharedBuffers}`];
+  const pg = await PGlite.create({ ...(dataDir === undefined ? {} : { dataDir }), ...(startParams === undefined ? {} : { startParams }) });
+  // The WASM memory is not part of PGlite's typed API; read it where the module keeps it.
+  const wasmMemory = (pg as unknown as { mod?: { wasmMemory?: { buffer: ArrayBufferLike } } }).mod?.wasmMemory;
   const run = async <T>(sql: Pick<PGlite, 'query'>, text: string, params?: readonly unknown[]): Promise<T[]> =>
     (await sql.query<T>(text, params as unknown[] | undefined)).rows;
   let active = 0;
@@ -69,6 +77,7 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
       return async () => unsubscribe();
     },
     stats: () => ({ total: 1, idle: active === 0 ? 1 : 0, waiting: Math.max(0, active - 1) }),
+    ...(wasmMemory === undefined ? {} : { embeddedMemoryBytes: () => wasmMemory.buffer.byteLength }),
     close: () => pg.close(),
   };
   return db;
