@@ -12,13 +12,15 @@
 // processes (this script again, `--worker autocannon` / `--worker sse`), so they do not
 // share the server's event loop.
 import { Buffer } from 'node:buffer';
-import { fork } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { api, percentile, startWorker as startScriptWorker, table } from '../lib/harness.js';
+
+const startWorker = (kind) => startScriptWorker(fileURLToPath(import.meta.url), kind);
 
 const TARGETS = { notModifiedPerSecond: 20_000, propagationP99Ms: 100 };
 const DEFAULTS = { duration: 10, connections: 100, clients: 1_000, changes: 5, flags: 20, logLevel: 'warn' };
@@ -55,23 +57,8 @@ function parseArgs(argv) {
 /** Milliseconds on a clock shared by the processes of this machine (epoch-based, sub-millisecond). */
 const wallNow = () => performance.timeOrigin + performance.now();
 
-function percentile(sorted, p) {
-  if (sorted.length === 0) return NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i];
-}
-
 const fmtInt = (n) => Math.round(n).toLocaleString('en-US');
 const fmtMs = (n) => (Number.isFinite(n) ? n.toFixed(n < 10 ? 2 : 1) : 'n/a');
-
-/** A markdown table with right-aligned numeric columns. */
-function table(headers, rows, align) {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const pad = (s, i) => (align[i] === 'r' ? String(s).padStart(widths[i]) : String(s).padEnd(widths[i]));
-  const lines = [`| ${headers.map(pad).join(' | ')} |`, `|${widths.map((w, i) => (align[i] === 'r' ? `${'-'.repeat(w + 1)}:` : `:${'-'.repeat(w + 1)}`)).join('|')}|`];
-  for (const r of rows) lines.push(`| ${r.map(pad).join(' | ')} |`);
-  return lines.join('\n');
-}
 
 // ---------------------------------------------------------------------------------------------
 // Worker: autocannon
@@ -189,45 +176,6 @@ async function sseWorker() {
 // ---------------------------------------------------------------------------------------------
 // Parent: server, setup, runs, tables
 // ---------------------------------------------------------------------------------------------
-
-/** A worker child process, with a queue of its messages. */
-function startWorker(kind) {
-  const child = fork(fileURLToPath(import.meta.url), ['--worker', kind], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const queue = [];
-  const waiting = [];
-  child.on('message', (m) => {
-    const w = waiting.shift();
-    if (w) w(m);
-    else queue.push(m);
-  });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  return {
-    child,
-    exited,
-    next: (timeoutMs = 120_000) =>
-      queue.length > 0
-        ? Promise.resolve(queue.shift())
-        : new Promise((resolve, reject) => {
-            const timer = setTimeout(() => reject(new Error(`${kind} worker did not answer within ${timeoutMs} ms`)), timeoutMs);
-            waiting.push((m) => {
-              clearTimeout(timer);
-              resolve(m);
-            });
-          }),
-  };
-}
-
-async function api(base, token, method, path, body) {
-  const res = await globalThis.fetch(`${base}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  const json = text === '' ? undefined : JSON.parse(text);
-  if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${text}`);
-  return { status: res.status, headers: res.headers, body: json };
-}
 
 function flagConfig(percentage) {
   return {

@@ -150,6 +150,9 @@ describe.each(testBackends())('kill -9 during concurrent writes (%s)', (backend)
 
 const ROLLOUTS = 12;
 const STAGES = 6;
+const MINUTE = 60_000;
+/** Each stage's minimum duration, in the clock's time. */
+const STAGE_MS = 120 * MINUTE;
 
 /**
  * Starts `ROLLOUTS` rollouts of one timed plan, runs the controller until
@@ -157,23 +160,33 @@ const STAGES = 6;
  * moments meanwhile, and returns the decision logs.
  */
 async function runRollouts(backend: BackendName, crashes: number): Promise<{ logs: string[][]; crashed: number }> {
-  const env = { ...(await databaseFor(backend)), ROLLGATE_ROLLOUT_TICK_MS: '50' };
+  // Simulated time: 3,600 times faster than real time, so a two-hour stage takes two real
+  // seconds, and a tick comes every 6 minutes of the clock (the 100 ms floor of real time).
+  const env = { ...(await databaseFor(backend)), ROLLGATE_MODE: 'development', ROLLGATE_TIME_SCALE: '3600', ROLLGATE_ROLLOUT_TICK_MS: String(6 * MINUTE) };
   let server = await start(env);
   const token = ADMIN_TOKEN;
-  const ids = await startRollouts(server, token, ROLLOUTS, timedPlan(STAGES, 300));
+  const ids = await startRollouts(server, token, ROLLOUTS, timedPlan(STAGES, STAGE_MS));
   const completed = async () => {
     const res = await api(server, token, 'GET', '/api/projects/default/rollouts?status=completed&limit=500');
     return res.body.items.length === ROLLOUTS;
   };
   let crashed = 0;
   while (crashed < crashes && !(await completed())) {
-    await sleep(between(20, 400));
+    await sleep(between(20, 2_500));
     await server.kill();
     crashed++;
     server = await start(env);
+    // The restarted clock goes on from the latest time recorded, never back before it.
+    const latest = Math.max(...[...(await decisionLogs(server, token, ids)).values()].flatMap((l) => l.decisions.map((d) => Date.parse(d.at))));
+    const clock = Date.parse((await api(server, token, 'GET', '/healthz')).body.time);
+    expect(clock, `the clock after restart ${crashed} (seed ${SEED})`).toBeGreaterThanOrEqual(latest);
   }
   await waitFor('every rollout to complete', completed, 60_000);
   const logs = await decisionLogs(server, token, ids);
+  for (const { decisions } of logs.values()) {
+    // Each stage lasted at least its minimum duration on the clock, restarts included.
+    for (let i = 1; i < decisions.length; i++) expect(Date.parse(decisions[i].at) - Date.parse(decisions[i - 1].at)).toBeGreaterThanOrEqual(STAGE_MS);
+  }
   for (const [i] of ids.entries()) {
     const flag = await api(server, token, 'GET', `/api/projects/default/flags/rollout-${i}/environments/development`);
     expect(flag.body.config.rules.find((r: { id: string }) => r.id.startsWith('rollout:'))?.serve).toEqual({ rollout: { percentage: 100, variation: 'on' } });
@@ -182,7 +195,7 @@ async function runRollouts(backend: BackendName, crashes: number): Promise<{ log
   return { logs: ids.map((id) => logs.get(id)?.log ?? []), crashed };
 }
 
-describe.each(testBackends())('kill -9 during rollout controller ticks (%s)', (backend) => {
+describe.each(testBackends())('kill -9 during rollout controller ticks on simulated time (%s)', (backend) => {
   it(`writes the decision log of a run without crashes (seed ${SEED})`, async () => {
     const clean = await runRollouts(backend, 0);
     // The run without crashes: the start, one advance per stage, the completion.

@@ -146,7 +146,7 @@ export function timedPlan(stages: number, minDurationMs: number) {
   };
 }
 
-/** Each rollout's decision log, oldest first, as what changed: kind, stages, percentages and who; throws unless their versions follow one another. */
+/** Each rollout's decision log, oldest first, as what changed: kind, stages, percentages and who; throws unless their versions follow one another and their times never go back. */
 export async function decisionLogs(server: Pick<ServerProcess, 'url'>, token: string, ids: readonly string[]): Promise<Map<string, { log: string[]; decisions: any[] }>> {
   const logs = new Map<string, { log: string[]; decisions: any[] }>();
   for (const id of ids) {
@@ -155,7 +155,10 @@ export async function decisionLogs(server: Pick<ServerProcess, 'url'>, token: st
     const items = [...res.body.items].reverse();
     // Each decision was made from the version the one before it left: none doubled, none skipped.
     const versions = items.map((d: { fromVersion: number }) => d.fromVersion);
-    if (versions.some((v: number, i: number) => v !== versions[0] + i)) throw new Error(`decisions of ${id} from versions ${versions.join(', ')}`);
+    if (versions.some((v: number, i: number) => v !== (versions[0] as number) + i)) throw new Error(`decisions of ${id} from versions ${versions.join(', ')}`);
+    // Time never goes back in a decision log, across restarts too.
+    const times = items.map((d: { at: string }) => Date.parse(d.at));
+    if (times.some((t: number, i: number) => i > 0 && t < (times[i - 1] as number))) throw new Error(`decisions of ${id} dated ${items.map((d: { at: string }) => d.at).join(', ')}`);
     logs.set(id, { log: items.map((d: any) => `${d.kind} ${d.fromStage}->${d.toStage} ${d.fromPercentage}%->${d.toPercentage}% by ${d.actor.kind}`), decisions: items });
   }
   return logs;
