@@ -24,6 +24,7 @@ const VARIABLES = [
   'ROLLGATE_AUTH_FAILURE_WINDOW_MS',
   'ROLLGATE_TRUST_PROXY',
   'ROLLGATE_METRIC_SOURCE_ALLOW',
+  'ROLLGATE_PGLITE_SHARED_BUFFERS',
 ];
 
 /** Expects loadConfig(env) to throw a ConfigError whose message matches each of `patterns`. */
@@ -61,6 +62,7 @@ describe('loadConfig', () => {
       authFailureWindowMs: 60_000,
       trustProxy: false,
       metricSourceAllow: [],
+      pgliteSharedBuffers: '32MB',
     });
   });
 
@@ -91,6 +93,7 @@ describe('loadConfig', () => {
       ROLLGATE_AUTH_FAILURE_WINDOW_MS: '30000',
       ROLLGATE_TRUST_PROXY: '1',
       ROLLGATE_METRIC_SOURCE_ALLOW: 'metrics.internal',
+      ROLLGATE_PGLITE_SHARED_BUFFERS: '256MB',
     });
     expect(config).toEqual({
       port: 8080,
@@ -113,6 +116,7 @@ describe('loadConfig', () => {
       authFailureWindowMs: 30_000,
       trustProxy: 1,
       metricSourceAllow: ['metrics.internal'],
+      pgliteSharedBuffers: '256MB',
     });
   });
 
@@ -160,6 +164,13 @@ describe('loadConfig', () => {
       ['ROLLGATE_METRICS_RETENTION_DAYS', '30d', '1 to 3650'],
     ];
     for (const [name, value, range] of cases) expectConfigError({ [name]: value }, `${name}=${value}`, 'not a whole number', range);
+  });
+
+  it('takes the embedded database\'s shared_buffers as a PostgreSQL size from 128kB to 4GB', () => {
+    for (const size of ['128kB', '16MB', '1GB', '4GB']) expect(loadConfig({ ROLLGATE_PGLITE_SHARED_BUFFERS: size }).pgliteSharedBuffers).toBe(size);
+    for (const size of ['64kB', '5GB', '32', '32mb', '32 MB', '-1MB', "32MB'; drop table users; --"]) {
+      expectConfigError({ ROLLGATE_PGLITE_SHARED_BUFFERS: size }, `ROLLGATE_PGLITE_SHARED_BUFFERS=${size}`, '128kB to 4GB');
+    }
   });
 
   it('refuses an unknown log level, listing the levels', () => {

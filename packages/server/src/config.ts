@@ -60,6 +60,12 @@ export interface ServerConfig {
    * time). Refused in production mode.
    */
   timeScale: number;
+  /**
+   * PostgreSQL's shared_buffers for the embedded database (PGlite), e.g.
+   * `32MB`. Its page cache lives in the process's WASM heap, which never
+   * shrinks; the data files are also in the operating system's cache.
+   */
+  pgliteSharedBuffers: string;
 }
 
 export const SERVER_MODES = ['production', 'development', 'demo'] as const;
@@ -70,6 +76,9 @@ export const MAX_TIME_SCALE = 10_000;
 
 /** A configuration value that cannot be used; the message says which and what to do. */
 export class ConfigError extends Error {}
+
+/** The embedded database's shared_buffers (see docs/reliability.md for the measurements behind it). */
+export const DEFAULT_PGLITE_SHARED_BUFFERS = '32MB';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -162,6 +171,7 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     metricSourceAllow: [],
     mode: 'production',
     timeScale: 1,
+    pgliteSharedBuffers: DEFAULT_PGLITE_SHARED_BUFFERS,
     ...overrides,
   };
 }
@@ -189,6 +199,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (!SERVER_MODES.includes(mode)) throw new ConfigError(`ROLLGATE_MODE=${mode} is not one of ${SERVER_MODES.join(', ')}`);
   const scale = timeScale(env);
   checkTimeScale(overrides.mode ?? mode, overrides.timeScale ?? scale);
+  const pgliteSharedBuffers = env.ROLLGATE_PGLITE_SHARED_BUFFERS || DEFAULT_PGLITE_SHARED_BUFFERS;
+  const buffers = /^(\d+)(kB|MB|GB)$/.exec(pgliteSharedBuffers);
+  const kb = buffers === null ? NaN : Number(buffers[1]) * { kB: 1, MB: 1024, GB: 1024 * 1024 }[buffers[2] as 'kB' | 'MB' | 'GB'];
+  if (!(kb >= 128 && kb <= 4 * 1024 * 1024)) {
+    throw new ConfigError(`ROLLGATE_PGLITE_SHARED_BUFFERS=${pgliteSharedBuffers} is not a size from 128kB to 4GB in kB, MB or GB (e.g. 32MB)`);
+  }
   return {
     port: integer(env, 'ROLLGATE_PORT', 4242, 0, 65_535),
     host: env.ROLLGATE_HOST || '127.0.0.1',
@@ -213,6 +229,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     metricSourceAllow: metricSourceAllow(env.ROLLGATE_METRIC_SOURCE_ALLOW),
     mode,
     timeScale: scale,
+    pgliteSharedBuffers,
     ...overrides,
   };
 }

@@ -7,7 +7,7 @@ import type { Logger } from './internal/logger.js';
 
 /** Opens the configured database (PostgreSQL when DATABASE_URL is set, else PGlite) and migrates it. */
 export async function openDatabase(config: ServerConfig, logger: Logger): Promise<Database> {
-  const db = config.databaseUrl !== undefined ? await openPostgres(config.databaseUrl, logger, config.poolSize) : await openPglite(config.dataDir);
+  const db = config.databaseUrl !== undefined ? await openPostgres(config.databaseUrl, logger, config.poolSize) : await openPglite(config.dataDir, { sharedBuffers: config.pgliteSharedBuffers });
   try {
     const applied = await migrate(db);
     if (applied.length > 0) logger.info({ applied }, 'database migrated');

@@ -1,9 +1,8 @@
 import { mkdtemp } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startServerProcess, type ServerProcess } from './server-process.test-helpers.js';
+import { api, openStream, startServerProcess, waitFor, type ServerProcess } from './server-process.test-helpers.js';
 import { createPostgresDatabase } from './testing.test-helpers.js';
 
 const withPostgres = process.env.ROLLGATE_TEST_DATABASE_URL !== undefined;
@@ -20,16 +19,6 @@ async function start(env: Record<string, string>): Promise<ServerProcess> {
   return p;
 }
 
-async function api(server: ServerProcess, token: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text === '' ? undefined : JSON.parse(text) };
-}
-
 /** Creates a flag and turns it on in production; returns the flag environment's new version. */
 async function createLiveFlag(server: ServerProcess, token: string, key: string): Promise<void> {
   expect((await api(server, token, 'POST', '/api/projects/default/flags', { key, name: key })).status).toBe(201);
@@ -44,51 +33,6 @@ async function createLiveFlag(server: ServerProcess, token: string, key: string)
     config: { ...env.body.config, enabled: true, fallthrough: { rollout: { percentage: 25, variation: 'on' } } },
   });
   expect(put.status).toBe(200);
-}
-
-/** A minimal SSE reader: resolves events as they arrive. */
-function openStream(server: ServerProcess, token: string): { events: { event: string; id: string; data: any }[]; close(): void; ready: Promise<void> } {
-  const events: { event: string; id: string; data: any }[] = [];
-  let close = () => {};
-  const ready = new Promise<void>((resolve, reject) => {
-    const req = httpRequest(`${server.url}/api/client/stream`, { headers: { authorization: `Bearer ${token}` } }, (res) => {
-      if (res.statusCode !== 200) reject(new Error(`stream answered ${res.statusCode}`));
-      let buffer = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buffer += chunk;
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const fields = Object.fromEntries(
-            block
-              .split('\n')
-              .filter((l) => !l.startsWith(':') && l.includes(':'))
-              .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]),
-          );
-          if (fields.data !== undefined) {
-            events.push({ event: fields.event ?? 'message', id: fields.id ?? '', data: JSON.parse(fields.data) });
-            resolve();
-          }
-        }
-      });
-    });
-    req.on('error', reject);
-    req.end();
-    close = () => req.destroy();
-  });
-  return { events, close: () => close(), ready };
-}
-
-async function waitFor<T>(what: string, fn: () => T | undefined, timeoutMs = 10_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = fn();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 async function restartKeepsData(env: Record<string, string>): Promise<void> {

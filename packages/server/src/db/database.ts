@@ -35,6 +35,8 @@ export interface Database extends Sql {
   /** Subscribes to NOTIFY on `channel`; resolves to an unsubscribe function. Reconnects by itself. */
   listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>;
   stats(): PoolStats;
+  /** The embedded database's WASM heap in bytes (PGlite only; it grows and never shrinks). */
+  embeddedMemoryBytes?(): number;
   close(): Promise<void>;
 }
 

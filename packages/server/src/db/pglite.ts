@@ -3,6 +3,11 @@ import { PGlite } from '@electric-sql/pglite';
 import { lockDataDir } from './data-dir-lock.js';
 import type { Database, Sql } from './database.js';
 
+export interface PgliteOptions {
+  /** PostgreSQL's shared_buffers (e.g. `32MB`); default PGlite's own (128MB). */
+  sharedBuffers?: string;
+}
+
 /**
  * The embedded database: PostgreSQL compiled to WASM, in one data directory.
  * Single process: PGlite runs one query at a time, and a transaction holds it
@@ -11,21 +16,24 @@ import type { Database, Sql } from './database.js';
  * until the database is closed.
  *
  * @example
- * const db = await openPglite('./.rollgate/data');
+ * const db = await openPglite('./.rollgate/data', { sharedBuffers: '32MB' });
  */
-export async function openPglite(dataDir: string | undefined): Promise<Database> {
+export async function openPglite(dataDir: string | undefined, options: PgliteOptions = {}): Promise<Database> {
   let release = async (): Promise<void> => undefined;
   if (dataDir !== undefined) {
     await mkdir(dataDir, { recursive: true });
     release = await lockDataDir(dataDir);
   }
+  const startParams = options.sharedBuffers === undefined ? undefined : [...PGlite.defaultStartParams, '-c', `shared_buffers=${options.sharedBuffers}`];
   let pg: PGlite;
   try {
-    pg = dataDir === undefined ? await PGlite.create() : await PGlite.create(dataDir);
+    pg = await PGlite.create({ ...(dataDir === undefined ? {} : { dataDir }), ...(startParams === undefined ? {} : { startParams }) });
   } catch (error) {
     await release();
     throw error;
   }
+  // The WASM memory is not part of PGlite's typed API; read it where the module keeps it.
+  const wasmMemory = (pg as unknown as { mod?: { wasmMemory?: { buffer: ArrayBufferLike } } }).mod?.wasmMemory;
   const run = async <T>(sql: Pick<PGlite, 'query'>, text: string, params?: readonly unknown[]): Promise<T[]> =>
     (await sql.query<T>(text, params as unknown[] | undefined)).rows;
   let active = 0;
@@ -82,6 +90,7 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
       return async () => unsubscribe();
     },
     stats: () => ({ total: 1, idle: active === 0 ? 1 : 0, waiting: Math.max(0, active - 1) }),
+    ...(wasmMemory === undefined ? {} : { embeddedMemoryBytes: () => wasmMemory.buffer.byteLength }),
     close: () => pg.close().finally(release),
   };
   return db;

@@ -14,6 +14,15 @@ describe('acceleratedClock', () => {
     expect(timeScaleOf(clock)).toBe(60);
   });
 
+  it('resumes from a later recorded time instead of going back to real time, and ignores an earlier one', () => {
+    let real = 1_000_000;
+    const resumed = acceleratedClock(60, () => real, 5_000_000);
+    expect(resumed().getTime()).toBe(5_000_000);
+    real += 1000;
+    expect(resumed().getTime()).toBe(5_000_000 + 60_000);
+    expect(acceleratedClock(60, () => real, 5)().getTime()).toBe(real);
+  });
+
   it('refuses a scale that is not a positive number', () => {
     for (const scale of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) expect(() => acceleratedClock(scale)).toThrow(RangeError);
   });

@@ -22,16 +22,19 @@ export const systemClock: Clock = () => new Date();
 
 /**
  * A clock that runs `scale` times faster than `realNow`, starting at the
- * real time of its creation: at scale 60 one real minute is one hour.
+ * real time of its creation, or at `resumeAt` when that is later (a restarted
+ * server goes on from the latest time it recorded instead of going back to
+ * real time): at scale 60 one real minute is one hour.
  *
  * @example
  * const clock = acceleratedClock(60);
  * setTimeout(() => clock(), 1000); // one minute after creation
  */
-export function acceleratedClock(scale: number, realNow: () => number = Date.now): Clock {
+export function acceleratedClock(scale: number, realNow: () => number = Date.now, resumeAt = -Infinity): Clock {
   if (!Number.isFinite(scale) || scale <= 0) throw new RangeError(`a clock's scale must be a positive number (got ${scale})`);
   const origin = realNow();
-  return Object.assign(() => new Date(origin + (realNow() - origin) * scale), { scale });
+  const start = Math.max(origin, resumeAt);
+  return Object.assign(() => new Date(start + (realNow() - origin) * scale), { scale });
 }
 
 /** How many times faster than real time `clock` runs. */
@@ -49,9 +52,10 @@ export function realIntervalMs(clock: Clock, ms: number, floorMs = 100): number 
 
 /**
  * The clock `config` asks for: real time, or accelerated by `timeScale`
- * (refused in production mode with a ConfigError).
+ * (refused in production mode with a ConfigError) from `resumeAt` when that
+ * is later than now.
  */
-export function clockFor(config: Pick<ServerConfig, 'mode' | 'timeScale'>): Clock {
+export function clockFor(config: Pick<ServerConfig, 'mode' | 'timeScale'>, resumeAt?: number): Clock {
   checkTimeScale(config.mode, config.timeScale);
-  return config.timeScale === 1 ? systemClock : acceleratedClock(config.timeScale);
+  return config.timeScale === 1 ? systemClock : acceleratedClock(config.timeScale, Date.now, resumeAt);
 }

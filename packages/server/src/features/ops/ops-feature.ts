@@ -65,6 +65,17 @@ function installMetrics(app: FastifyInstance, ctx: AppContext): void {
       this.set({ state: 'waiting' }, stats.waiting);
     },
   });
+  const embeddedMemory = ctx.db.embeddedMemoryBytes?.bind(ctx.db);
+  if (embeddedMemory !== undefined) {
+    new Gauge({
+      name: 'rollgate_embedded_database_memory_bytes',
+      help: 'The embedded database (PGlite): size of its WASM heap, which holds shared_buffers and grows but never shrinks',
+      registers: [ctx.metrics],
+      collect() {
+        this.set(embeddedMemory());
+      },
+    });
+  }
   app.addHook('onResponse', async (request, reply) => {
     // The route pattern, never the raw URL: label values stay few.
     const route = request.routeOptions.url ?? 'unmatched';

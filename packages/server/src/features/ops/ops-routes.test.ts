@@ -208,6 +208,10 @@ describe.each(testBackends())('operations (%s)', (backend) => {
     expect(value(sample('rollgate_db_pool_connections', { state: 'total' }))).toBeGreaterThanOrEqual(1);
     expect(res.body).toMatch(/^process_cpu_user_seconds_total /m);
     expect(res.body).toMatch(/^nodejs_heap_size_used_bytes /m);
+    // The embedded database's WASM heap, where its memory goes; PostgreSQL's is in its own processes.
+    const embedded = lines.find((l) => l.startsWith('rollgate_embedded_database_memory_bytes '));
+    if (t.db.kind === 'pglite') expect(value(embedded)).toBeGreaterThan(16 * 1024 * 1024);
+    else expect(embedded).toBeUndefined();
     // The scrape itself is counted on the next one.
     const next = (await t.app.inject('/metrics')).body;
     expect(next).toMatch(/rollgate_http_requests_total\{[^}]*route="\/metrics"/);
