@@ -117,3 +117,14 @@ export async function createTestApp(backend: BackendName, options: { config?: Pa
     },
   };
 }
+
+/**
+ * Turns approval off for the default project's production environment (on
+ * by default), for suites where approvals are not what is under test.
+ */
+export async function productionWithoutApproval(t: TestApp): Promise<void> {
+  const production = await t.request('GET', '/api/projects/default/environments/production');
+  if ((production.body as { requiresApproval?: boolean }).requiresApproval !== true) return;
+  const off = await t.request('PATCH', '/api/projects/default/environments/production', { version: (production.body as { version: number }).version, requiresApproval: false });
+  if (off.status !== 200) throw new Error(`cannot turn approval off for production: ${off.status} ${JSON.stringify(off.body)}`);
+}

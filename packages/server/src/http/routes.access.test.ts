@@ -14,7 +14,7 @@ import { registeredRoutes } from './routes.js';
  * user token; `instance-admin` instance admins; a role: users with at least
  * that role in the route's project.
  */
-type Expected = 'public' | 'server' | 'browser' | 'user' | 'instance-admin' | 'viewer' | 'editor' | 'approver' | 'admin';
+type Expected = 'session' | 'public' | 'server' | 'browser' | 'user' | 'instance-admin' | 'viewer' | 'editor' | 'approver' | 'admin';
 
 const EXPECTED: Record<string, Expected> = {
   'GET /api/projects': 'user',
@@ -96,6 +96,15 @@ const EXPECTED: Record<string, Expected> = {
   'GET /api/client/stream': 'server',
   'POST /api/frontend/evaluate': 'browser',
   'GET /api/frontend/stream': 'browser',
+  // Dashboard sign-in: the body carries the token; the session cookie, not a bearer token, is what GET and DELETE read.
+  'POST /api/session': 'public',
+  'DELETE /api/session': 'public',
+  // Read by the session cookie only: 401 UNAUTHENTICATED for every bearer caller.
+  'GET /api/session': 'session',
+  // Every user; each sees only the projects they have a role in.
+  'GET /api/dashboard/overview': 'user',
+  'GET /api/dashboard/stream': 'user',
+  'GET /api/projects/:projectKey/rollouts/:rolloutId/metric-series': 'viewer',
   'GET /healthz': 'public',
   'GET /readyz': 'public',
   'GET /metrics': 'public',
@@ -112,6 +121,8 @@ const USERS: readonly Caller[] = ['viewer of another project', 'viewer', 'editor
 
 function allowed(expected: Expected, caller: Caller): boolean {
   switch (expected) {
+    case 'session':
+      return false;
     case 'public':
       return true;
     case 'server':
@@ -201,7 +212,7 @@ describe.each(testBackends())('the access matrix (%s)', (backend) => {
           code = JSON.parse(body).code;
         } else stream.destroy();
         const ok = allowed(expected, caller);
-        const denial = caller === 'no token' || caller === 'revoked' ? [401, 'UNAUTHENTICATED'] : [403, 'FORBIDDEN'];
+        const denial = expected === 'session' || caller === 'no token' || caller === 'revoked' ? [401, 'UNAUTHENTICATED'] : [403, 'FORBIDDEN'];
         const right = ok ? status < 500 && status !== 401 && status !== 403 : status === denial[0] && code === denial[1];
         if (!right) wrong.push(`${spec.method} ${spec.url} as ${caller}: ${status} ${code ?? ''} (expected ${ok ? 'allowed' : `${denial[0]} ${denial[1]}`})`);
       }

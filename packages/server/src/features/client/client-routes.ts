@@ -58,7 +58,7 @@ export function startEventStream(reply: FastifyReply, initial: Buffer | undefine
   const headers: Record<string, string | number | string[]> = {};
   for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) headers[name] = value;
   res.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
-  res.socket?.setNoDelay(true);
+  res.socket?.setNoDelay?.(true);
   if (initial !== undefined) res.write(initial);
   else res.flushHeaders();
   return res;

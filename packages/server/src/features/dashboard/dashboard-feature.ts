@@ -1,3 +1,4 @@
+import { projectRole, type Principal } from '../../http/auth.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { keySchema, metricSeriesSchema, overviewQuerySchema, overviewSchema, type OverviewRow } from '@rollgate/contract';
@@ -11,6 +12,17 @@ import { DashboardStreamHub } from './dashboard-stream.js';
 import { metricSeries } from './metric-series.js';
 
 /** The dashboard's client-side routes: a deep link or a reload there gets index.html. */
+/**
+ * Whether `principal` may see a project's rollouts and changes on the
+ * dashboard: instance admins see everything, others the projects they have a
+ * role in (events of no project, such as users and tokens, are for admins).
+ */
+function canSee(principal: Principal | undefined, projectKey: string | null): boolean {
+  if (principal?.kind !== 'user') return false;
+  if (principal.role === 'admin') return true;
+  return projectKey !== null && projectRole(principal, projectKey) !== undefined;
+}
+
 export const DASHBOARD_ROUTES = ['rollouts', 'flags', 'plans', 'segments', 'environments', 'catalog', 'tokens', 'users', 'audit', 'sign-in'] as const;
 
 export interface DashboardOptions {
@@ -68,7 +80,7 @@ export async function registerDashboardFeature(app: FastifyInstance, ctx: AppCon
       query: overviewQuerySchema,
       response: { status: 200, schema: overviewSchema },
     },
-    async ({ query }) => {
+    async ({ query, principal }) => {
       const now = ctx.clock();
       const since = new Date(now.getTime() - query.finishedDays * 86_400_000).toISOString();
       const rows = await ctx.db.query<{ id: string; project_key: string; project_name: string }>(
@@ -81,6 +93,7 @@ export async function registerDashboardFeature(app: FastifyInstance, ctx: AppCon
       );
       const items: OverviewRow[] = [];
       for (const row of rows) {
+        if (!canSee(principal, row.project_key)) continue;
         const r = await rollouts.get(row.project_key, row.id);
         items.push({
           id: r.id,
@@ -126,14 +139,14 @@ export async function registerDashboardFeature(app: FastifyInstance, ctx: AppCon
       tag: 'dashboard',
       response: { status: 200, description: 'text/event-stream: `event: ready` on connect, then `event: change` per audit event; the id is the audit sequence; `: heartbeat` comments keep it alive.' },
     },
-    async ({ request, reply }) => {
+    async ({ request, reply, principal }) => {
       const given = request.headers['last-event-id'];
       const afterSeq = typeof given === 'string' && /^\d{1,15}$/.test(given) ? Number(given) : undefined;
       if (given !== undefined && afterSeq === undefined) {
         throw new ApiError('VALIDATION_FAILED', 'Last-Event-ID must be the id of an event of this stream', { where: 'headers', issues: [{ path: 'last-event-id', message: 'not an event id' }] });
       }
       const res = startEventStream(reply, undefined);
-      await hub.addClient(res, afterSeq);
+      await hub.addClient(res, afterSeq, (projectKey) => canSee(principal, projectKey));
       return undefined;
     },
   );

@@ -20,7 +20,8 @@ export const DASHBOARD_POLL_MS = 400;
  * to each client as `event: change` with the audit sequence as id.
  */
 export class DashboardStreamHub {
-  private readonly clients = new Set<ServerResponse>();
+  /** Each client with what it may see: an event's project key (null: an event of no project). */
+  private readonly clients = new Map<ServerResponse, (projectKey: string | null) => boolean>();
   private lastSeq: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
@@ -44,21 +45,24 @@ export class DashboardStreamHub {
     return this.clients.size;
   }
 
-  /** Adds a connected client; events after `afterSeq` (its Last-Event-ID) are sent to it. */
-  async addClient(res: ServerResponse, afterSeq: number | undefined): Promise<void> {
+  /**
+   * Adds a connected client; events after `afterSeq` (its Last-Event-ID) of
+   * the projects `sees` admits are sent to it.
+   */
+  async addClient(res: ServerResponse, afterSeq: number | undefined, sees: (projectKey: string | null) => boolean): Promise<void> {
     if (this.lastSeq === undefined) this.lastSeq = await this.newestSeq();
     if (afterSeq !== undefined && afterSeq < this.lastSeq) {
-      for (const e of await this.readAfter(afterSeq, this.lastSeq)) res.write(sseEvent('change', e.seq, JSON.stringify(e)));
+      for (const e of await this.readAfter(afterSeq, this.lastSeq)) if (sees(e.projectKey ?? null)) res.write(sseEvent('change', e.seq, JSON.stringify(e)));
     }
     res.write(sseEvent('ready', this.lastSeq, JSON.stringify({ seq: this.lastSeq })));
-    this.clients.add(res);
+    this.clients.set(res, sees);
     res.on('close', () => {
       this.clients.delete(res);
       if (this.clients.size === 0) this.idle();
     });
     this.timer ??= setInterval(() => this.poll(), DASHBOARD_POLL_MS);
     this.heartbeat ??= setInterval(() => {
-      for (const c of this.clients) c.write(HEARTBEAT);
+      for (const c of this.clients.keys()) c.write(HEARTBEAT);
     }, this.heartbeatMs);
   }
 
@@ -93,7 +97,7 @@ export class DashboardStreamHub {
     const events = await this.readAfter(from);
     for (const e of events) {
       const frame = sseEvent('change', e.seq, JSON.stringify(e));
-      for (const c of this.clients) c.write(frame);
+      for (const [c, sees] of this.clients) if (sees(e.projectKey ?? null)) c.write(frame);
       this.lastSeq = e.seq;
     }
     this.lastSeq ??= from;
@@ -125,7 +129,7 @@ export class DashboardStreamHub {
 
   async stop(): Promise<void> {
     this.idle();
-    for (const c of this.clients) c.end();
+    for (const c of this.clients.keys()) c.end();
     this.clients.clear();
     await this.reading;
     await this.unlisten?.().catch((error: unknown) => this.logger.warn({ err: error }, 'cannot stop listening for dashboard changes'));

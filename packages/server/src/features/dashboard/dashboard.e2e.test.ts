@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { evaluate, type Snapshot } from '@rollgate/core';
-import { createTestApp, type TestApp } from '../../testing.test-helpers.js';
+import { createTestApp, productionWithoutApproval, type TestApp } from '../../testing.test-helpers.js';
 import { createSdkToken } from '../client/client.test-helpers.js';
 import { rolloutFeatureOf, type RolloutFeature } from '../rollouts/rollout-feature.js';
 import { FakeSource, HOUR, MINUTE, TestClock } from '../rollouts/rollouts.test-helpers.js';
@@ -73,6 +73,7 @@ describe('the dashboard in Chromium', () => {
     axeSource = await readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
     await mkdir(SHOTS, { recursive: true });
     t = await createTestApp('pglite', { clock: time.clock, config: { rolloutTickMs: 0, heartbeatMs: 1_000 } });
+    await productionWithoutApproval(t);
     feature = rolloutFeatureOf(t.app);
     fake.step = 5 * MINUTE;
     feature.setObservationSource(fake.source);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEED_000_GRADUAL_PRODUCTION_ROLLOUT } from '@rollgate/core';
 import { buildApp } from '../../app.js';
 import { defaultConfig } from '../../config.js';
-import { createTestApp, openTestDatabase, testBackends, type TestApp } from '../../testing.test-helpers.js';
+import { createTestApp, openTestDatabase, productionWithoutApproval, testBackends, type TestApp } from '../../testing.test-helpers.js';
 import { baseUrlOf, openStream } from '../client/client.test-helpers.js';
 import { rolloutFeatureOf } from '../rollouts/rollout-feature.js';
 import { DAY, FakeSource, insertPlan, TestClock } from '../rollouts/rollouts.test-helpers.js';
@@ -98,6 +98,7 @@ describe.each(testBackends())('dashboard overview and stream (%s)', (backend) =>
 
   beforeAll(async () => {
     t = await createTestApp(backend, { clock: time.clock, config: { rolloutTickMs: 0, heartbeatMs: 200 } });
+    await productionWithoutApproval(t);
     rolloutFeatureOf(t.app).setObservationSource(fake.source);
     await insertPlan(t.db, 'default', 'gradual', SEED_000_GRADUAL_PRODUCTION_ROLLOUT);
     await t.app.listen({ port: 0, host: '127.0.0.1' });
@@ -132,6 +133,13 @@ describe.each(testBackends())('dashboard overview and stream (%s)', (backend) =>
     const detail = await t.request('GET', `/api/projects/default/rollouts/${started.body.id}`);
     expect(row.statusSummary).toEqual(detail.body.statusSummary);
     expect((await t.request('GET', '/api/dashboard/overview', undefined, null)).status).toBe(401);
+    // A person with a role only in another project sees none of this project's rollouts.
+    expect((await t.request('POST', '/api/projects', { key: 'elsewhere', name: 'Elsewhere' })).status).toBe(201);
+    const outsider = await createUserWithToken(t, 'none' as never);
+    expect((await t.request('PUT', `/api/projects/elsewhere/members/${outsider.id}`, { role: 'viewer' })).status).toBe(200);
+    const theirs = await t.request('GET', '/api/dashboard/overview', undefined, outsider.token);
+    expect(theirs.status).toBe(200);
+    expect(theirs.body.items.find((r: any) => r.projectKey === 'default')).toBeUndefined();
     const bad = await t.request('GET', '/api/dashboard/overview?finishedDays=-1');
     expect(bad.status).toBe(400);
     expect(bad.body.code).toBe('VALIDATION_FAILED');
