@@ -48,7 +48,7 @@ describe('migrations', () => {
     });
     const applied = await Promise.all(replicas.map((db) => migrate(db)));
     const all = (await readMigrations()).map((m) => m.version);
-    expect(applied.flat().sort()).toEqual(all);
+    expect(applied.flat().sort((a, b) => a - b)).toEqual(all);
     const results = await Promise.all(replicas.map((db) => bootstrap(db, undefined)));
     expect(results.filter((r) => r.created)).toHaveLength(1);
     const [{ n } = { n: -1 }] = await replicas[0]!.query<{ n: number }>('select count(*)::int as n from users');

@@ -26,7 +26,8 @@ describe('checkInputValue and parseJsonBody', () => {
     expect(Object.getPrototypeOf(value)).toBe(Object.prototype);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(() => parseJsonBody('\ufeff{"a":1}')).not.toThrow();
-    expect(() => parseJsonBody('   ')).toThrow(expect.objectContaining({ code: 'INVALID_JSON' }));
+    // An empty body is no body: routes whose fields are all optional take it, the others name what they need.
+    expect(parseJsonBody('   ')).toBeUndefined();
     expect(() => parseJsonBody('{"a":')).toThrow(expect.objectContaining({ code: 'INVALID_JSON' }));
   });
 });
